@@ -1,0 +1,39 @@
+"""Analysis of sociosim batches: effects with CIs, pressure slopes, Goodhart fits, sensitivity,
+the trilemma frontier, per-culture outcomes, scenario discovery, figures and reports.
+
+Every function takes the tidy step-level frame of a batch store (or its per-run summary);
+`load_frame` accepts a store, a store path, a .parquet/.csv file or a DataFrame.
+"""
+
+from .cultures import culture_outcomes, trajectories
+from .discovery import ema_available, ema_model, prim_boxes
+from .effects import compare_policies
+from .frames import load_frame, measure_columns, parameter_columns, summarise_runs
+from .pressure import GoodhartFit, fit_goodhart, gap_vs_pressure, goodhart_table
+from .report import ReportResult, write_report
+from .sensitivity import morris_screening, sensitivity_table, sobol_indices
+from .trilemma import pareto_mask, trilemma_frontier
+
+__all__ = [
+    "GoodhartFit",
+    "ReportResult",
+    "compare_policies",
+    "culture_outcomes",
+    "ema_available",
+    "ema_model",
+    "fit_goodhart",
+    "gap_vs_pressure",
+    "goodhart_table",
+    "load_frame",
+    "measure_columns",
+    "morris_screening",
+    "parameter_columns",
+    "pareto_mask",
+    "prim_boxes",
+    "sensitivity_table",
+    "sobol_indices",
+    "summarise_runs",
+    "trajectories",
+    "trilemma_frontier",
+    "write_report",
+]

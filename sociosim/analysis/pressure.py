@@ -1,0 +1,164 @@
+"""Gap against optimisation pressure: per-lever OLS lines, and Goodhart-curve fits.
+
+The MAPS claim (levers cut the slope or the intercept of the gap but never make it flat)
+is read off `gap_vs_pressure`; `fit_goodhart` fits the two functional forms of Gao et al.
+(2022) to true utility against d = sqrt(KL).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from .frames import require_columns, summarise_runs
+from .stats import ols_line, ols_line_bootstrap
+
+GoodhartForm = Literal["bon", "kl"]
+
+
+def add_sqrt_kl(runs: pd.DataFrame) -> pd.DataFrame:
+    """A copy of per-run rows with `sqrt_kl` = sqrt(kl) (d, the distance from the reference policy)."""
+    out = runs.copy()
+    if "kl" in out.columns:
+        out["sqrt_kl"] = np.sqrt(np.clip(out["kl"].to_numpy(float), 0.0, None))
+    return out
+
+
+def gap_vs_pressure(
+    df: pd.DataFrame,
+    *,
+    x: str = "beta",
+    by: str | None = None,
+    measure: str = "gap",
+    last: int = 10,
+    level: float = 0.95,
+    ci: Literal["t", "bootstrap"] = "t",
+    n_boot: int = 2000,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Per level of `by`, the OLS line of `measure` on `x` over runs, with CIs on slope and intercept.
+
+    Each run is one point (its measures averaged over the last `last` steps); `x` is a
+    design column (e.g. `beta`), a measure, or `sqrt_kl`. `ci="t"` gives Student-t
+    intervals (n - 2 dof); `ci="bootstrap"` resamples runs (percentile, seeded).
+    `slope_nonzero` says whether the slope's CI excludes 0.
+    """
+    runs = add_sqrt_kl(summarise_runs(df, last=last))
+    require_columns(runs, [x, measure, *([by] if by else [])])
+    groups = runs.groupby(by, sort=True, dropna=False) if by else [("all", runs)]
+    rows = []
+    for name, sub in groups:
+        xs = pd.to_numeric(sub[x], errors="coerce").to_numpy(float)
+        ys = pd.to_numeric(sub[measure], errors="coerce").to_numpy(float)
+        if ci == "t":
+            fit = ols_line(xs, ys, level=level)
+        elif ci == "bootstrap":
+            fit = ols_line_bootstrap(xs, ys, level=level, n_boot=n_boot, seed=seed)
+        else:
+            raise ValueError(f"ci: must be 't' or 'bootstrap', got {ci!r}")
+        row = {
+            "by": by or "",
+            "level": name[0] if isinstance(name, tuple) else name,
+            "x": x,
+            "measure": measure,
+        }
+        row.update(asdict(fit))
+        row["slope_nonzero"] = bool(fit.slope_lo > 0 or fit.slope_hi < 0)
+        row["ci"] = ci
+        row["ci_level"] = level
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class GoodhartFit:
+    """A fitted Goodhart curve u(d) = d (a - b d) [bon] or d (a - b log d) [kl]."""
+
+    form: str
+    a: float
+    b: float
+    a_se: float
+    b_se: float
+    r2: float
+    n: int
+    d_star: float
+    u_star: float
+
+    def predict(self, d: np.ndarray) -> np.ndarray:
+        """The fitted true utility at distances d."""
+        d = np.asarray(d, dtype=float)
+        return d * (self.a - self.b * _shape(d, self.form))
+
+
+def _shape(d: np.ndarray, form: str) -> np.ndarray:
+    """The term multiplied by b: d for best-of-n, log d for KL-tilting (0 at d = 0)."""
+    if form == "bon":
+        return d
+    if form == "kl":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(d > 0, np.log(np.where(d > 0, d, 1.0)), 0.0)
+    raise ValueError(f"form: must be 'bon' or 'kl', got {form!r}")
+
+
+def fit_goodhart(d: np.ndarray, utility: np.ndarray, *, form: GoodhartForm = "bon") -> GoodhartFit:
+    """Least-squares fit of u = d (a - b d) (form "bon") or u = d (a - b log d) (form "kl").
+
+    Both are linear in (a, b), so the fit is exact OLS without intercept (u = 0 at d = 0).
+    `d_star` is the argmax of the fitted curve (inf when b <= 0: no peak) and `u_star` its value.
+    """
+    d = np.asarray(d, dtype=float)
+    u = np.asarray(utility, dtype=float)
+    if d.shape != u.shape:
+        raise ValueError(f"d and utility: shapes differ, {d.shape} vs {u.shape}")
+    ok = np.isfinite(d) & np.isfinite(u)
+    d, u = d[ok], u[ok]
+    if np.any(d < 0):
+        raise ValueError("d: must be >= 0 (d = sqrt(KL))")
+    design = np.column_stack([d, -d * _shape(d, form)])
+    n = len(d)
+    nan = float("nan")
+    if n < 2 or np.linalg.matrix_rank(design) < 2:
+        return GoodhartFit(form, nan, nan, nan, nan, nan, n, nan, nan)
+    coef, *_ = np.linalg.lstsq(design, u, rcond=None)
+    a, b = float(coef[0]), float(coef[1])
+    resid = u - design @ coef
+    sst = float(((u - u.mean()) ** 2).sum())
+    r2 = 1.0 - float((resid**2).sum()) / sst if sst > 0 else nan
+    if n > 2:
+        s2 = float((resid**2).sum()) / (n - 2)
+        cov = s2 * np.linalg.inv(design.T @ design)
+        a_se, b_se = float(np.sqrt(cov[0, 0])), float(np.sqrt(cov[1, 1]))
+    else:
+        a_se = b_se = nan
+    if b > 0:
+        d_star = a / (2 * b) if form == "bon" else float(np.exp(a / b - 1.0))
+        d_star = max(d_star, 0.0)
+    else:
+        d_star = float("inf")
+    u_star = float(d_star * (a - b * _shape(np.array(d_star), form))) if np.isfinite(d_star) else float("inf")
+    return GoodhartFit(form, a, b, a_se, b_se, r2, n, float(d_star), u_star)
+
+
+def goodhart_table(
+    df: pd.DataFrame,
+    *,
+    utility: str = "true_utility",
+    by: str | None = None,
+    forms: tuple[GoodhartForm, ...] = ("bon", "kl"),
+    last: int = 10,
+) -> pd.DataFrame:
+    """Both Goodhart forms fitted per level of `by`, each run one point (d = sqrt(mean kl))."""
+    runs = add_sqrt_kl(summarise_runs(df, last=last))
+    require_columns(runs, ["kl", utility, *([by] if by else [])])
+    groups = runs.groupby(by, sort=True, dropna=False) if by else [("all", runs)]
+    rows = []
+    for name, sub in groups:
+        for form in forms:
+            fit = fit_goodhart(sub["sqrt_kl"].to_numpy(float), sub[utility].to_numpy(float), form=form)
+            row = {"by": by or "", "level": name[0] if isinstance(name, tuple) else name, "utility": utility}
+            row.update(asdict(fit))
+            rows.append(row)
+    return pd.DataFrame(rows)

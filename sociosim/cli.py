@@ -1,0 +1,186 @@
+"""The `sociosim` command line: run, batch, query, report, viz, scenarios, describe.
+
+Input errors exit with code 2 and one line naming the field; nothing else is printed.
+"""
+
+from __future__ import annotations
+
+import sys
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from .config import ScenarioError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="Override a parameter: NAME=VALUE (VALUE as TOML, e.g. 0.5, true, [0.25,0.25,0.25,0.25]).", metavar="NAME=VALUE"),
+]
+
+
+def fail(message: str) -> None:
+    """Print one line to stderr and exit with the input-error code 2."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code=2)
+
+
+def parse_value(text: str) -> Any:
+    """A --set value as a TOML literal (numbers, booleans, lists, quoted strings), else a bare string."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        lowered = text.strip().lower()
+        if lowered in {"none", "null"}:
+            return None
+        return text
+
+
+def parse_sets(items: list[str] | None) -> dict[str, Any]:
+    """Turn repeated NAME=VALUE options into a dict of overrides."""
+    overrides: dict[str, Any] = {}
+    for item in items or []:
+        if "=" not in item:
+            raise ScenarioError("--set", f"expected NAME=VALUE, got {item!r}")
+        name, _, value = item.partition("=")
+        overrides[name.strip()] = parse_value(value.strip())
+    return overrides
+
+
+@app.command()
+def run(
+    scenario: Annotated[str | None, typer.Argument(help="Library scenario name or TOML path (default: built-in defaults).")] = None,
+    steps: Annotated[int | None, typer.Option(help="Steps to run (default: the scenario's).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed (default: the scenario's).")] = None,
+    set_: SetOption = None,
+    out: Annotated[Path | None, typer.Option(help="Write the step measures here (.parquet or .csv).")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar or summary.")] = False,
+) -> None:
+    """Run one simulation and print a summary of its final measures."""
+    from .runner import run_scenario, summary_table
+
+    try:
+        result = run_scenario(scenario, steps=steps, seed=seed, progress=not quiet, **parse_sets(set_))
+    except ScenarioError as exc:
+        fail(str(exc))
+    if out is not None:
+        from .io import write_frame
+
+        write_frame(result.measures, out)
+    if not quiet:
+        summary_table(result.measures)
+        if out is not None:
+            typer.echo(f"wrote {len(result.measures)} rows to {out}")
+
+
+@app.command()
+def scenarios() -> None:
+    """List the scenario library, one line each."""
+    from .scenario import library, load_scenario
+
+    for name, path in library().items():
+        try:
+            title = load_scenario(path).scenario.title
+        except ScenarioError as exc:
+            title = f"(invalid: {exc})"
+        typer.echo(f"{name:24s} {title}")
+
+
+@app.command()
+def describe(
+    fmt: Annotated[str, typer.Option("--format", help="text or markdown")] = "text",
+) -> None:
+    """Print the parameter reference: name, default, allowed values, meaning, lever."""
+    from .reference import parameter_reference
+
+    typer.echo(parameter_reference(markdown=fmt == "markdown"))
+
+
+# -- commands added by later parts register below this line --
+
+
+@app.command()
+def report(
+    store: Annotated[Path, typer.Argument(help="Results store directory (or a .parquet/.csv file of step measures).")],
+    out: Annotated[Path, typer.Option(help="Directory for report.html, report.md and figures/.")],
+    by: Annotated[str | None, typer.Option(help="Design column whose arms are compared (default: inferred).")] = None,
+    baseline: Annotated[str | None, typer.Option(help="Reference level of --by (default: the scenario's value).")] = None,
+    title: Annotated[str | None, typer.Option(help="Report title.")] = None,
+    last: Annotated[int, typer.Option(help="Steps at the end of each run averaged into its outcome.")] = 10,
+) -> None:
+    """Write a self-contained HTML report (and Markdown) of a batch: tables, figures, provenance."""
+    from .analysis.report import write_report
+
+    try:
+        result = write_report(store, out, title=title, by=by, baseline=baseline, last=last)
+    except (ScenarioError, FileNotFoundError, KeyError, ValueError) as exc:
+        fail(str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc))
+    typer.echo(f"wrote {result.html} and {result.markdown} ({len(result.figures)} figure files)")
+
+
+@app.command()
+def batch(
+    scenario: Annotated[str, typer.Argument(help="Library scenario name or TOML path.")],
+    steps: Annotated[int | None, typer.Option(help="Steps per run (default: the scenario's).")] = None,
+    replications: Annotated[int | None, typer.Option(help="Runs per design point (default: the scenario's).")] = None,
+    workers: Annotated[int | None, typer.Option(help="Parallel workers (> 1 without --executor: processes).")] = None,
+    executor: Annotated[str | None, typer.Option(help="serial, processes or dask.")] = None,
+    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address tcp://host:port (implies dask).")] = None,
+    store: Annotated[Path | None, typer.Option(help="Results directory (default: results/<scenario name>).")] = None,
+    set_: SetOption = None,
+    snapshot_every: Annotated[int, typer.Option(help="Store user snapshots every K steps (0: none).")] = 0,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+) -> None:
+    """Run a scenario's design × replications into a results store; exit 1 if any run failed."""
+    from .batch import run_batch
+
+    try:
+        result = run_batch(
+            scenario,
+            steps=steps,
+            replications=replications,
+            executor=executor,
+            workers=workers,
+            scheduler=scheduler,
+            store=store,
+            overrides=parse_sets(set_),
+            agent_snapshot_every=snapshot_every,
+            progress=not quiet,
+        )
+    except ScenarioError as exc:
+        fail(str(exc))
+    typer.echo(result.summary())
+    if result.n_failed:
+        for row in result.failures.head(10).itertuples():
+            typer.echo(f"failed: point {row.point} replicate {row.replicate}: {row.error}", err=True)
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def query(
+    store: Annotated[Path, typer.Argument(help="Results directory written by `sociosim batch`.")],
+    sql: Annotated[str, typer.Argument(help="SQL over the views measures, runs, events, agents.")],
+    csv: Annotated[bool, typer.Option("--csv", help="Print CSV instead of a table.")] = False,
+) -> None:
+    """Query a results store with DuckDB SQL and print the result."""
+    from .store import open_store
+
+    try:
+        frame = open_store(store).query(sql)
+    except ScenarioError as exc:
+        fail(str(exc))
+    typer.echo(frame.to_csv(index=False).rstrip("\n") if csv else frame.to_string(index=False))
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    try:
+        app()
+    except ScenarioError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+
+
+__all__ = ["app", "main", "parse_sets", "parse_value"]

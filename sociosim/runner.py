@@ -1,0 +1,118 @@
+"""Running one simulation: `run_model` (parameters in, frames out) and the public `run`.
+
+These are the functions batches, studies and the CLI call; they hold no state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .config import ModelParams, ScenarioError
+from .model import AlignmentModel
+from .scenario import Scenario, load_scenario
+
+
+@dataclass
+class RunResult:
+    """What one run produces: step measures, regulator events and optional user snapshots."""
+
+    measures: pd.DataFrame
+    events: pd.DataFrame
+    agents: pd.DataFrame | None = None
+
+
+def run_model(
+    params: ModelParams,
+    *,
+    steps: int,
+    seed: int | np.random.SeedSequence,
+    agent_snapshot_every: int = 0,
+    progress: bool = False,
+) -> RunResult:
+    """Build an `AlignmentModel` from validated parameters and run it for `steps` steps."""
+    if not isinstance(steps, int | np.integer) or steps < 1:
+        raise ScenarioError("steps", f"must be an integer >= 1, got {steps!r}")
+    model = AlignmentModel(params=params, rng=np.random.default_rng(seed))
+    snapshots = []
+    iterator = range(1, steps + 1)
+    if progress:
+        from tqdm.auto import tqdm
+
+        iterator = tqdm(iterator, desc="steps", unit="step", leave=False)
+    for step in iterator:
+        model.step()
+        if agent_snapshot_every and step % agent_snapshot_every == 0:
+            snapshots.append(model.agent_snapshot())
+    agents = pd.concat(snapshots, ignore_index=True) if snapshots else None
+    return RunResult(measures=model.results(), events=model.events_frame(), agents=agents)
+
+
+def run_scenario(
+    scenario: str | Path | Scenario | None = None,
+    *,
+    steps: int | None = None,
+    seed: int | None = None,
+    progress: bool = False,
+    agent_snapshot_every: int = 0,
+    **overrides: Any,
+) -> RunResult:
+    """Run a scenario (library name, TOML path, `Scenario` or None for defaults) once."""
+    loaded = load_scenario(scenario).with_overrides(**overrides)
+    return run_model(
+        loaded.params,
+        steps=loaded.run.steps if steps is None else steps,
+        seed=loaded.run.seed if seed is None else seed,
+        agent_snapshot_every=agent_snapshot_every,
+        progress=progress,
+    )
+
+
+def run(
+    scenario: str | Path | Scenario | None = None,
+    *,
+    steps: int | None = None,
+    seed: int | None = None,
+    **overrides: Any,
+) -> pd.DataFrame:
+    """Run a scenario once and return its measures: one row per step, the DESIGN §4 columns."""
+    return run_scenario(scenario, steps=steps, seed=seed, **overrides).measures
+
+
+SUMMARY_COLUMNS = (
+    "proxy",
+    "true_utility",
+    "gap",
+    "kl",
+    "gap_shift",
+    "utility_min",
+    "sycophancy",
+    "polish",
+    "harm",
+    "annotator_agreement",
+    "trust_mean",
+    "overtrust",
+    "active_share",
+    "value_diversity",
+    "culture_separation",
+    "dominant_pull",
+)
+
+
+def summary_table(measures: pd.DataFrame) -> None:
+    """Print the final step's key measures as a table."""
+    from rich.console import Console
+    from rich.table import Table
+
+    last = measures.iloc[-1]
+    table = Table(title=f"final measures (step {int(last['step'])})")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    for name in SUMMARY_COLUMNS:
+        if name in measures:
+            table.add_row(name, f"{last[name]:.4f}")
+    Console().print(table)

@@ -1,0 +1,181 @@
+"""Scenario files: TOML documents validated into metadata, run settings, parameters, design.
+
+A scenario file has the tables `[scenario]` (what the study asks and expects),
+`[run]` (steps, seed, replications), `[params]` (flat `ModelParams` overrides) and an
+optional `[design]` (a sweep over named parameters). Files are parsed with `tomllib`
+only: nothing in a scenario is ever evaluated as code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from .config import ModelParams, ScenarioError, error_from_validation, make_params, resolve_name
+
+SCENARIO_DIR_NAME = "scenarios"
+
+
+class ScenarioInfo(BaseModel):
+    """What a study is for: its question, what to look at, what it expects and why."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = "custom"
+    title: str = ""
+    question: str = ""
+    look_at: list[str] = Field(default_factory=list)
+    expected: str = ""
+    sources: list[str] = Field(default_factory=list)
+
+
+class RunSettings(BaseModel):
+    """How long and how often a scenario runs."""
+
+    model_config = ConfigDict(extra="forbid")
+    steps: int = Field(200, ge=1, le=10_000_000, description="Steps per run.")
+    seed: int = Field(0, ge=0, le=2**63 - 1, description="Root seed of the scenario's runs.")
+    replications: int = Field(1, ge=1, le=100_000, description="Runs per design point.")
+
+
+class ParameterRange(BaseModel):
+    """A continuous range for Latin hypercube, Sobol and Morris designs."""
+
+    model_config = ConfigDict(extra="forbid")
+    min: float
+    max: float
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ParameterRange:
+        if not (math.isfinite(self.min) and math.isfinite(self.max)):
+            raise ValueError(f"range must be finite, got [{self.min}, {self.max}]")
+        if self.min > self.max:
+            raise ValueError(f"min must not exceed max, got min={self.min} > max={self.max}")
+        return self
+
+
+class Design(BaseModel):
+    """A sweep: a full grid of listed values, or a sampled design over ranges."""
+
+    model_config = ConfigDict(extra="forbid")
+    method: Literal["grid", "lhs", "sobol", "morris"] = "grid"
+    samples: int = Field(16, ge=1, le=1_000_000, description="Base sample size of sampled designs.")
+    parameters: dict[str, list[Any] | ParameterRange] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Design:
+        for name, values in self.parameters.items():
+            resolve_name(name)
+            if self.method == "grid" and not isinstance(values, list):
+                raise ValueError(f"parameters.{name}: a grid design needs a list of values")
+            if self.method != "grid" and not isinstance(values, ParameterRange):
+                raise ValueError(f"parameters.{name}: a {self.method} design needs {{min, max}}")
+            if isinstance(values, list) and not values:
+                raise ValueError(f"parameters.{name}: needs at least one value")
+        return self
+
+
+class Scenario(BaseModel):
+    """A validated study: metadata, run settings, model parameters and an optional design."""
+
+    model_config = ConfigDict(extra="forbid")
+    scenario: ScenarioInfo = Field(default_factory=ScenarioInfo)
+    run: RunSettings = Field(default_factory=RunSettings)
+    params: ModelParams = Field(default_factory=ModelParams)
+    design: Design | None = None
+    source: str | None = Field(None, exclude=True)
+
+    @property
+    def name(self) -> str:
+        return self.scenario.name
+
+    def with_overrides(self, **overrides: Any) -> Scenario:
+        """A copy with flat parameter overrides applied and validated."""
+        if not overrides:
+            return self
+        copy = self.model_copy(deep=True)
+        copy.params = make_params(self.params, **overrides)
+        return copy
+
+    def content_hash(self) -> str:
+        """A short hash of what determines results (parameters, run settings, design)."""
+        payload = {"params": self.params.model_dump(mode="json"), "run": self.run.model_dump(mode="json")}
+        if self.design is not None:
+            payload["design"] = self.design.model_dump(mode="json")
+        text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def scenario_from_dict(data: dict[str, Any], *, source: str | None = None) -> Scenario:
+    """Validate a parsed scenario document, naming the failing field on error."""
+    if not isinstance(data, dict):
+        raise ScenarioError("", "a scenario must be a table of tables")
+    params = data.get("params", {})
+    if not isinstance(params, dict):
+        raise ScenarioError("params", "must be a table of parameter = value")
+    rest = {k: v for k, v in data.items() if k != "params"}
+    try:
+        params_model = make_params({resolve_name(k): v for k, v in params.items()})
+    except ScenarioError as exc:
+        raise ScenarioError(f"params.{exc.field}", exc.message) from None
+    try:
+        return Scenario(params=params_model, source=source, **rest)
+    except ValidationError as exc:
+        err = error_from_validation(exc)
+        raise ScenarioError(err.field, err.message) from None
+    except TypeError as exc:
+        raise ScenarioError("", str(exc)) from None
+
+
+def library_dirs() -> list[Path]:
+    """Where library scenarios live: the checkout's `scenarios/`, then the wheel's copy."""
+    dirs = []
+    checkout = Path(__file__).resolve().parent.parent / SCENARIO_DIR_NAME
+    if checkout.is_dir():
+        dirs.append(checkout)
+    packaged = Path(str(resources.files("sociosim"))) / "scenario_library"
+    if packaged.is_dir():
+        dirs.append(packaged)
+    return dirs
+
+
+def library() -> dict[str, Path]:
+    """Library scenario names mapped to their files."""
+    found: dict[str, Path] = {}
+    for directory in library_dirs():
+        for path in sorted(directory.glob("*.toml")):
+            found.setdefault(path.stem, path)
+    return found
+
+
+def load_scenario(name_or_path: str | Path | None = None) -> Scenario:
+    """Load a library scenario by name, or a TOML file by path; None gives the defaults."""
+    if name_or_path is None:
+        return Scenario()
+    if isinstance(name_or_path, Scenario):
+        return name_or_path
+    text_name = str(name_or_path)
+    lib = library()
+    path = lib.get(text_name.removesuffix(".toml")) if "/" not in text_name else None
+    if path is None:
+        path = Path(text_name)
+        if not path.is_file():
+            names = ", ".join(sorted(lib)) or "none found"
+            raise ScenarioError("scenario", f"no scenario named {text_name!r} (library: {names}) and no such file")
+    try:
+        raw = path.read_bytes()
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ScenarioError("scenario", f"{path} is not UTF-8 text ({exc.reason})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError("scenario", f"{path} is not valid TOML: {exc}") from None
+    scenario = scenario_from_dict(data, source=str(path))
+    if scenario.scenario.name == "custom":
+        scenario.scenario.name = path.stem
+    return scenario

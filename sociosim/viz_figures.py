@@ -1,0 +1,318 @@
+"""Matplotlib figures of the browser view, one function per panel, each a pure function of a model.
+
+They use `matplotlib.figure.Figure` (no pyplot state), so the page can build them from
+Solara's render threads, and the benchmark and tests can call them without a browser.
+"""
+
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.collections import LineCollection
+from matplotlib.figure import Figure
+
+from .model import AlignmentModel
+from .viz_support import layout_for
+
+CULTURE_COLOURS = (
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+)
+FIG_SIZE = (5.6, 3.5)
+DPI = 80
+
+
+def culture_colour(c: int) -> str:
+    """The colour of culture `c`, the same in every panel."""
+    return CULTURE_COLOURS[c % len(CULTURE_COLOURS)]
+
+
+def culture_label(model: AlignmentModel, c: int) -> str:
+    """`culture c`, marked when it dominates the annotator pool."""
+    return f"culture {c}" + (" (annotators' majority)" if c == model.cultures.dominant else "")
+
+
+# --- the measures over time ---------------------------------------------------------------
+
+_FRAMES: weakref.WeakKeyDictionary[Any, tuple[int, pd.DataFrame]] = weakref.WeakKeyDictionary()
+
+
+def results_of(model: AlignmentModel) -> pd.DataFrame:
+    """The model's step measures, rebuilt at most once per step (every panel reads the same frame)."""
+    cached = _FRAMES.get(model)
+    if cached is not None and cached[0] == model.steps:
+        return cached[1]
+    frame = model.results()
+    _FRAMES[model] = (model.steps, frame)
+    return frame
+
+
+@dataclass(frozen=True)
+class Panel:
+    """A time-series panel: its title, the measures it plots (name, legend label) and y label."""
+
+    title: str
+    lines: tuple[tuple[str, str], ...]
+    ylabel: str
+    right: tuple[tuple[str, str], ...] = ()
+    right_label: str = ""
+
+
+PANELS: dict[str, Panel] = {
+    "goodhart": Panel(
+        "Goodhart: the reward model's score vs real value",
+        (
+            ("proxy", "proxy (reward model's score)"),
+            ("true_utility", "true utility"),
+            ("gap", "gap = proxy − true"),
+        ),
+        "relative to the base model",
+    ),
+    "cultures": Panel("Who benefits: true utility per culture", (), "utility gain vs base model"),
+    "society": Panel(
+        "Society: diversity of values and cultures",
+        (("value_diversity", "value diversity"),),
+        "total variance of values",
+        right=(("culture_separation", "culture separation (1 = as at start)"),),
+        right_label="separation",
+    ),
+    "trust": Panel(
+        "Trust vs reliability",
+        (
+            ("trust_mean", "users' mean trust"),
+            ("reliability", "real reliability"),
+            ("overtrust", "overtrust = trust − reliability"),
+        ),
+        "share (0–1)",
+    ),
+    "flattery": Panel(
+        "Sycophancy and human-like persona",
+        (("sycophancy", "sycophancy (agrees with user)"), ("anthro", "anthropomorphism (persona)")),
+        "mean under the policy",
+    ),
+}
+
+
+def _culture_lines(model: AlignmentModel, frame: pd.DataFrame) -> list[tuple[str, str, str]]:
+    names = sorted(
+        (c for c in frame.columns if c.startswith("utility_") and c.removeprefix("utility_").isdigit()),
+        key=lambda c: int(c[8:]),
+    )
+    return [(name, culture_label(model, int(name[8:])), culture_colour(int(name[8:]))) for name in names]
+
+
+def _mark_interventions(ax: Any, model: AlignmentModel) -> None:
+    """Vertical lines at the steps where a regulator intervened (dashed red: complied; grey: refused)."""
+    labelled: set[bool] = set()
+    for event in model.events:
+        complied = bool(event["complied"])
+        label = None
+        if complied not in labelled:
+            label = "regulator intervenes" if complied else "regulator ignored"
+            labelled.add(complied)
+        ax.axvline(
+            event["step"],
+            color="#c00000" if complied else "#999999",
+            linestyle="--",
+            linewidth=1.2,
+            label=label,
+            zorder=0,
+        )
+        ax.annotate(
+            event["lever"],
+            (event["step"], 1.0),
+            xycoords=("data", "axes fraction"),
+            fontsize=7,
+            color="#c00000",
+            rotation=90,
+            va="top",
+            ha="right",
+        )
+
+
+def timeseries_figure(model: AlignmentModel, panel: str) -> Figure:
+    """One panel of measures against the step, with regulator interventions on the time axis."""
+    spec = PANELS[panel]
+    frame = results_of(model)
+    fig = Figure(figsize=FIG_SIZE, dpi=DPI, layout=None)
+    ax = fig.add_subplot()
+    ax.set_title(spec.title, fontsize=11, loc="left")
+    ax.set_xlabel("step")
+    ax.set_ylabel(spec.ylabel, fontsize=9)
+    if frame.empty:
+        ax.text(
+            0.5,
+            0.5,
+            "press Step or ▶ to start",
+            ha="center",
+            va="center",
+            transform=ax.transAxes,
+            color="#666666",
+        )
+        ax.set_xlim(0, 10)
+        return fig
+    steps = frame["step"].to_numpy()
+    if panel == "cultures":
+        lines = _culture_lines(model, frame)
+        ax.axhline(0.0, color="#888888", linewidth=0.8)
+    else:
+        lines = [(name, label, f"C{k}") for k, (name, label) in enumerate(spec.lines) if name in frame]
+    for name, label, colour in lines:
+        style = ":" if name in {"gap", "overtrust"} else "-"
+        ax.plot(steps, frame[name].to_numpy(), style, color=colour, label=label, linewidth=1.8)
+    handles, labels = ax.get_legend_handles_labels()
+    if spec.right:
+        twin = ax.twinx()
+        for k, (name, label) in enumerate(spec.right):
+            if name in frame:
+                twin.plot(steps, frame[name].to_numpy(), "--", color=f"C{k + 3}", label=label, linewidth=1.8)
+        twin.set_ylabel(spec.right_label, fontsize=9)
+        more_h, more_l = twin.get_legend_handles_labels()
+        handles, labels = handles + more_h, labels + more_l
+    _mark_interventions(ax, model)
+    event_h, event_l = ax.get_legend_handles_labels()
+    for h, lab in zip(event_h, event_l, strict=True):
+        if lab not in labels:
+            handles.append(h)
+            labels.append(lab)
+    ax.set_xlim(0, max(10, int(steps[-1])))
+    ax.grid(alpha=0.3)
+    ax.legend(handles, labels, fontsize=7, loc="upper left", framealpha=0.8)
+    return fig
+
+
+# --- the society and the model --------------------------------------------------------------
+
+
+def society_figure(model: AlignmentModel) -> Figure:
+    """The users' network: colour = culture, size and opacity = trust; churned users as grey crosses."""
+    layout = layout_for(model)
+    users = model.users
+    drawn = layout.users
+    culture = users.culture[drawn]
+    trust = np.clip(users.trust[drawn], 0.0, 1.0)
+    active = users.active[drawn]
+    fig = Figure(figsize=FIG_SIZE, dpi=DPI, layout=None)
+    ax = fig.add_subplot()
+    shown = (
+        f"{len(drawn):,} of {layout.total_users:,} users"
+        if len(drawn) < layout.total_users
+        else f"{layout.total_users:,} users"
+    )
+    ax.set_title(f"The society ({shown}): colour = culture, size = trust", fontsize=11, loc="left")
+    if len(layout.edges):
+        segments = layout.xy[layout.edges]
+        ax.add_collection(LineCollection(segments, colors="#b0b0b0", linewidths=0.3, alpha=0.35, zorder=0))
+    colours = np.array([culture_colour(int(c)) for c in range(int(users.culture.max()) + 1)])[culture]
+    rgba = np.zeros((len(drawn), 4))
+    from matplotlib.colors import to_rgba_array
+
+    rgba[:] = to_rgba_array(colours)
+    rgba[:, 3] = 0.25 + 0.75 * trust
+    on = active
+    ax.scatter(layout.xy[on, 0], layout.xy[on, 1], s=4 + 40 * trust[on], c=rgba[on], linewidths=0, zorder=1)
+    if (~on).any():
+        ax.scatter(
+            layout.xy[~on, 0],
+            layout.xy[~on, 1],
+            s=10,
+            c="#888888",
+            marker="x",
+            linewidths=0.6,
+            zorder=1,
+            label="stopped using the model",
+        )
+    for c in range(model.cultures.count):
+        ax.scatter([], [], s=30, color=culture_colour(c), label=culture_label(model, c))
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for side in ax.spines.values():
+        side.set_visible(False)
+    ax.text(
+        0.0,
+        -0.02,
+        f"mean trust {users.trust.mean():.2f} · still using {users.active.mean():.0%}",
+        transform=ax.transAxes,
+        fontsize=8,
+        va="top",
+    )
+    return fig
+
+
+def policy_figure(model: AlignmentModel) -> Figure:
+    """The policy over the response catalogue on quality × polish: bigger, darker = said more often."""
+    cat = model.catalogue
+    policy = np.asarray(model.policy)
+    m = len(policy)
+    fig = Figure(figsize=FIG_SIZE, dpi=DPI, layout=None)
+    ax = fig.add_subplot()
+    ax.set_title("What the model says: each dot a possible answer", fontsize=11, loc="left")
+    ax.scatter(cat.quality, cat.polish, s=3, color="#cccccc", linewidths=0, zorder=0)
+    weight = policy * m  # 1 = as often as the untrained base model
+    order = np.argsort(weight)
+    size = np.clip(6.0 * weight, 0.0, 700.0)
+    alpha = np.clip(0.15 + 0.85 * weight / 10.0, 0.15, 1.0)
+    rgba = np.zeros((m, 4))
+    harm = cat.harm
+    span = max(float(np.ptp(harm)), 1e-9)
+    level = (harm - harm.min()) / span
+    rgba[:, 0] = 0.15 + 0.8 * level
+    rgba[:, 1] = 0.35 * (1.0 - level)
+    rgba[:, 2] = 0.75 * (1.0 - level)
+    rgba[:, 3] = alpha
+    ax.scatter(cat.quality[order], cat.polish[order], s=size[order], c=rgba[order], linewidths=0, zorder=1)
+    frame = results_of(model)
+    if not frame.empty and {"quality", "polish"} <= set(frame.columns):
+        ax.plot(frame["quality"], frame["polish"], color="#222222", linewidth=1.0, alpha=0.7, zorder=2)
+    mean_q, mean_p = float(policy @ cat.quality), float(policy @ cat.polish)
+    ax.scatter(
+        [mean_q],
+        [mean_p],
+        marker="*",
+        s=180,
+        color="#ffd700",
+        edgecolors="#222222",
+        linewidths=0.8,
+        zorder=3,
+        label="average answer (and its path)",
+    )
+    ax.scatter([], [], s=30, color=(0.15, 0.35, 0.75), label="low harm")
+    ax.scatter([], [], s=30, color=(0.95, 0.0, 0.0), label="high harm")
+    ax.legend(fontsize=7, loc="upper left", framealpha=0.8)
+    ax.set_xlabel("quality: real substance →")
+    ax.set_ylabel("polish: style, confidence →")
+    ax.grid(alpha=0.3)
+    return fig
+
+
+FIGURES = {
+    "society": society_figure,
+    "policy": policy_figure,
+    **{name: (lambda model, _name=name: timeseries_figure(model, _name)) for name in PANELS},
+}
+
+
+def render_all(model: AlignmentModel, *, fmt: str = "png") -> dict[str, bytes]:
+    """Every panel of the page as image bytes, as the browser receives them (used by the benchmark)."""
+    import io
+
+    images: dict[str, bytes] = {}
+    for name, build in FIGURES.items():
+        buffer = io.BytesIO()
+        build(model).savefig(buffer, format=fmt)
+        images[name] = buffer.getvalue()
+    return images
