@@ -40,7 +40,7 @@ def assert_every_run_once(store: Path, total: int) -> pd.DataFrame:
     results = open_store(store)
     runs = results.runs()
     assert len(runs) == total and runs["run_key"].is_unique
-    assert set(runs["status"]) == {"ok"}
+    assert set(runs["status"]) == {"ok"}, runs["error"].dropna().unique()
     raw = results.query("SELECT run_key, count(*) AS n FROM runs_raw GROUP BY run_key")
     assert raw["n"].max() == 1, "a run was committed twice"
     measures = results.measures()
@@ -60,7 +60,9 @@ def test_sigkilled_batch_resumes_and_stores_every_run_once(tmp_path):
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert proc.returncode == -signal.SIGKILL, proc.stderr.read().decode()
-    stored_before = len(open_store(store).runs())
+    before = open_store(store).runs()
+    assert set(before["status"]) == {"ok"}, before["error"].dropna().unique()
+    stored_before = len(before)
     total = len(DESIGN["parameters"]["beta"]) * REPLICATIONS
     print(f"stored before resume: {stored_before} of {total}")
     assert 1 <= stored_before < total, f"kill landed outside the batch ({stored_before} of {total} stored)"

@@ -71,6 +71,13 @@ def test_temp_and_orphan_files_are_never_read(store_path, tmp_path):
     )
 
 
+def test_agent_snapshots_only_on_request(store_path):
+    store = open_store(store_path)
+    assert store.agents().empty
+    assert not list((store_path / "agents").glob("*.parquet"))
+    assert store.query("SELECT count(*) AS n FROM agents")["n"][0] == 0
+
+
 def test_query_over_views(store_path):
     store = open_store(store_path)
     out = store.query("SELECT beta, count(*) AS n, avg(gap) AS gap FROM measures GROUP BY beta ORDER BY beta")
