@@ -48,8 +48,14 @@ def time_batch(kind: str, workers: int, *, runs: int, steps: int, root: Path) ->
     )
     wall = time.perf_counter() - start
     assert result.n_done == runs and result.n_failed == 0, result.summary()
-    busy = float(open_store(store).runs()["duration_s"].sum())
-    return {"wall_s": wall, "mean_run_s": busy / runs, "runs_per_min": 60 * runs / wall}
+    stored = open_store(store).runs()
+    return {
+        "wall_s": wall,
+        "mean_run_s": float(stored["duration_s"].mean()),
+        "mean_cpu_s": float(stored["cpu_s"].mean()),
+        "runs_per_min": 60 * runs / wall,
+        "load_avg_1min": os.getloadavg()[0],
+    }
 
 
 def main() -> None:
@@ -61,6 +67,7 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
 
     rows = []
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         for label, kind, workers in CONFIGS:
@@ -97,12 +104,15 @@ def main() -> None:
         f"{args.runs} runs per configuration; wall time includes starting the executor.",
         f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}.",
         "",
-        "| executor | workers | runs/min | wall s | mean run s | speed-up | efficiency |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        f"Load average (1 min) before starting: {load_before:.2f}: other work on the machine shares its CPUs.",
+        "",
+        "| executor | workers | runs/min | wall s | mean run s (wall) | mean run s (CPU) | load after | speed-up | efficiency |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in frame.itertuples():
         lines.append(
-            f"| {r.executor} | {r.workers} | {r.runs_per_min:.1f} | {r.wall_s:.1f} | {r.mean_run_s:.2f} | {r.speedup:.2f} | {r.efficiency:.0%} |"
+            f"| {r.executor} | {r.workers} | {r.runs_per_min:.1f} | {r.wall_s:.1f} | {r.mean_run_s:.2f} | {r.mean_cpu_s:.2f} "
+            f"| {r.load_avg_1min:.1f} | {r.speedup:.2f} | {r.efficiency:.0%} |"
         )
     lines += [
         "",

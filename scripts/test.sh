@@ -2,7 +2,7 @@
 # Set up everything the tests need on a bare machine, then run the whole test suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup_env.sh dev
+bash scripts/setup_env.sh dev,ema
 # Browser tests drive Debian's chromium through Playwright (no browser download).
 if [ ! -x /usr/bin/chromium ]; then
   if command -v apt-get >/dev/null 2>&1; then

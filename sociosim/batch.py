@@ -32,7 +32,7 @@ from .store import ResultStore, create_store, sociosim_version
 
 ID_COLUMNS = ("run_key", "scenario", "scenario_hash", "point", "replicate", "seed_entropy", "seed_spawn_key")
 TARGET_TASK_SECONDS = 2.0  # chunk short runs so that one task takes about this long
-FLUSH_SECONDS = 5.0  # commit finished runs at least this often
+FLUSH_SECONDS = 15.0  # commit finished runs at least this often (bounds the work a crash loses)
 FLUSH_ROWS = 200_000  # ... or when this many measure rows are waiting
 
 

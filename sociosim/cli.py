@@ -92,14 +92,44 @@ def scenarios() -> None:
 @app.command()
 def describe(
     fmt: Annotated[str, typer.Option("--format", help="text or markdown")] = "text",
+    out: Annotated[Path | None, typer.Option(help="Write the Markdown reference to this file instead.")] = None,
+    check: Annotated[Path | None, typer.Option(help="Exit 1 if this Markdown file is not the current reference.")] = None,
 ) -> None:
     """Print the parameter reference: name, default, allowed values, meaning, lever."""
-    from .reference import parameter_reference
+    from .reference import parameter_reference, reference_is_current, write_reference
 
-    typer.echo(parameter_reference(markdown=fmt == "markdown"))
+    if fmt not in {"text", "markdown"}:
+        fail(f"--format: must be text or markdown, got {fmt!r}")
+    if check is not None:
+        if not reference_is_current(check):
+            typer.echo(f"{check} is stale: regenerate with `sociosim describe --out {check}`", err=True)
+            raise typer.Exit(code=1)
+        typer.echo(f"{check} is current")
+        return
+    if out is not None:
+        typer.echo(f"wrote {write_reference(out)}")
+        return
+    typer.echo(parameter_reference(markdown=fmt == "markdown"), nl=False)
 
 
 # -- commands added by later parts register below this line --
+
+
+@app.command()
+def viz(
+    scenario: Annotated[str | None, typer.Argument(help="Library scenario to open (default: built-in defaults).")] = None,
+    host: Annotated[str, typer.Option(help="Address to listen on (default: this machine only).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8765,
+    dev: Annotated[bool, typer.Option("--dev", help="Solara development mode (reloads on code changes).")] = False,
+) -> None:
+    """Watch a simulation in the browser (Mesa SolaraViz page)."""
+    from .viz_serve import serve
+
+    try:
+        code = serve(scenario, host=host, port=port, production=not dev)
+    except ScenarioError as exc:
+        fail(str(exc))
+    raise typer.Exit(code=code)
 
 
 @app.command()
@@ -184,3 +214,6 @@ def main() -> None:  # pragma: no cover - console entry point
 
 
 __all__ = ["app", "main", "parse_sets", "parse_value"]
+
+if __name__ == "__main__":  # `python -m sociosim.cli`
+    main()

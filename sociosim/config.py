@@ -42,6 +42,13 @@ class ModelParams(BaseModel):
 
     # --- world: sizes -------------------------------------------------------------
     n_users: int = _p(2000, "Number of users N on the social network.", group="world", ge=1, le=10_000_000)
+    user_views: int = _p(
+        100_000,
+        "Largest N for which every user gets a registered Mesa UserAgent view at build (about 9 us and 0.6 KB each); above it, model.user_agent(i) makes views on demand. Results do not depend on it.",
+        group="users",
+        ge=0,
+        le=10_000_000,
+    )
     n_annotators: int = _p(60, "Number of human annotators A.", group="annotators", ge=1, le=100_000)
     n_responses: int = _p(512, "Size M of the response catalogue the model chooses from.", group="world", ge=2, le=1_000_000)
     n_values: int = _p(4, "Number D of value dimensions.", group="world", ge=1, le=64)

@@ -71,7 +71,10 @@ class AlignmentModel(mesa.Model):
         self.measures: dict[str, float] = {}
         self._last_pairs = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
 
-        UserAgent.create_agents(self, p.n_users, list(range(p.n_users)))
+        # a registered Mesa view per user up to `user_views` users; above it, views on demand (user_agent)
+        self._user_views: dict[int, UserAgent] = {}
+        if p.n_users <= p.user_views:
+            self._user_views = dict(enumerate(UserAgent.create_agents(self, p.n_users, list(range(p.n_users)))))
         AnnotatorAgent.create_agents(self, p.n_annotators, list(range(p.n_annotators)))
         self.developer = DeveloperAgent(self)
         self.regulators = [RegulatorAgent(self, k) for k in range(p.n_regulators)]
@@ -249,6 +252,15 @@ class AlignmentModel(mesa.Model):
         for k in range(users.values.shape[1]):
             data[f"value_{k}"] = users.values[:, k].copy()
         return pd.DataFrame(data)
+
+    def user_agent(self, index: int) -> UserAgent:
+        """The Mesa view of user `index`; above `user_views` users it is made (and registered) on first access."""
+        if not 0 <= index < self.params.n_users:
+            raise IndexError(f"user index {index} out of range [0, {self.params.n_users})")
+        view = self._user_views.get(index)
+        if view is None:
+            view = self._user_views[index] = UserAgent(self, index)
+        return view
 
     @property
     def graph(self):

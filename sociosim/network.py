@@ -91,9 +91,13 @@ def build_network(params: ModelParams, culture: np.ndarray, rng: np.random.Gener
 
 
 def row_normalised(adjacency: sp.csr_matrix) -> sp.csr_matrix:
-    """`W = D^-1 A`: each user's neighbours weigh equally (isolated users get an empty row)."""
-    degree = np.asarray(adjacency.sum(axis=1)).ravel()
-    inverse = np.divide(1.0, degree, out=np.zeros_like(degree, dtype=float), where=degree > 0)
+    """`W = D^-1 A`: each user's neighbours weigh equally (isolated users get an empty row).
+
+    The degree is counted in float64: dividing by the float32 row sums of the 0/1 matrix
+    gave weights rounded to float32, so rows summed to 1 only within about 1e-7.
+    """
+    degree = np.diff(adjacency.indptr).astype(float)
+    inverse = np.divide(1.0, degree, out=np.zeros_like(degree), where=degree > 0)
     return sp.diags(inverse) @ adjacency
 
 

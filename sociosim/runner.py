@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from .config import ModelParams, ScenarioError
 from .model import AlignmentModel
@@ -37,17 +38,20 @@ def run_model(
     """Build an `AlignmentModel` from validated parameters and run it for `steps` steps."""
     if not isinstance(steps, int | np.integer) or steps < 1:
         raise ScenarioError("steps", f"must be an integer >= 1, got {steps!r}")
-    model = AlignmentModel(params=params, rng=np.random.default_rng(seed))
     snapshots = []
     iterator = range(1, steps + 1)
     if progress:
         from tqdm.auto import tqdm
 
         iterator = tqdm(iterator, desc="steps", unit="step", leave=False)
-    for step in iterator:
-        model.step()
-        if agent_snapshot_every and step % agent_snapshot_every == 0:
-            snapshots.append(model.agent_snapshot())
+    # one BLAS thread: the step's matrix products are tiny (threads only add overhead), and
+    # reductions then give the same bits in every process and executor
+    with threadpool_limits(limits=1, user_api="blas"):
+        model = AlignmentModel(params=params, rng=np.random.default_rng(seed))
+        for step in iterator:
+            model.step()
+            if agent_snapshot_every and step % agent_snapshot_every == 0:
+                snapshots.append(model.agent_snapshot())
     agents = pd.concat(snapshots, ignore_index=True) if snapshots else None
     return RunResult(measures=model.results(), events=model.events_frame(), agents=agents)
 

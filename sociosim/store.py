@@ -18,6 +18,7 @@ half-written or half-committed part is never read as data. Temp files start with
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import re
@@ -50,6 +51,7 @@ class StoreError(ScenarioError):
     """A results store is missing, foreign or written by a newer sociosim."""
 
 
+@functools.lru_cache(maxsize=1)
 def sociosim_version() -> str:
     """The installed sociosim version (or 'unknown' when run from a bare checkout)."""
     from importlib.metadata import PackageNotFoundError, version
@@ -131,6 +133,22 @@ def new_part_id() -> str:
     return f"{time.time_ns():020d}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
 
 
+@contextlib.contextmanager
+def _locked(directory: Path) -> Iterator[None]:
+    """An exclusive flock on `directory/.lock`; a no-op where fcntl is missing (commits stay atomic per file)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - non-POSIX
+        yield
+        return
+    with open(directory / ".lock", "a+") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
 class ResultStore:
     """A results directory: commit parts atomically, skip what is stored, query with DuckDB."""
 
@@ -159,20 +177,9 @@ class ResultStore:
         return f"ResultStore({str(self.path)!r})"
 
     # --- writing ------------------------------------------------------------------------
-    @contextlib.contextmanager
-    def lock(self) -> Iterator[None]:
+    def lock(self) -> contextlib.AbstractContextManager[None]:
         """Hold the store's exclusive lock (released by the OS if the process dies)."""
-        try:
-            import fcntl
-        except ImportError:  # pragma: no cover - non-POSIX: commits are still atomic per file
-            yield
-            return
-        with open(self.path / ".lock", "a+") as fh:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+        return _locked(self.path)
 
     def cleanup(self) -> int:
         """Remove leftovers of killed writers: orphan data parts and dead writers' temp files."""
@@ -382,23 +389,28 @@ class ResultStore:
 
 
 def create_store(path: str | Path) -> ResultStore:
-    """Open a store, creating its directory and marker if absent."""
+    """Open a store, creating its directory and marker if absent (safe when batches start at once)."""
     path = Path(path)
-    marker = path / MARKER
     if path.exists() and not path.is_dir():
         raise StoreError("store", f"{path} exists and is not a directory")
-    if path.is_dir() and not marker.exists() and any(p for p in path.iterdir() if not p.name.startswith(".")):
-        raise StoreError("store", f"{path} is a non-empty directory that is not a sociosim results store")
-    for sub in (*TABLES, "scenarios"):
-        (path / sub).mkdir(parents=True, exist_ok=True)
+    path.mkdir(parents=True, exist_ok=True)
+    marker = path / MARKER
     if not marker.exists():
-        info = {
-            "format": FORMAT,
-            "schema_version": SCHEMA_VERSION,
-            "created": time.time(),
-            "created_by": sociosim_version(),
-        }
-        atomic_write_bytes(json.dumps(info, indent=1).encode(), marker)
+        with _locked(path):
+            if not marker.exists():
+                if any(p for p in path.iterdir() if not p.name.startswith(".")):
+                    raise StoreError(
+                        "store", f"{path} is a non-empty directory that is not a sociosim results store"
+                    )
+                for sub in (*TABLES, "scenarios"):
+                    (path / sub).mkdir(exist_ok=True)
+                info = {
+                    "format": FORMAT,
+                    "schema_version": SCHEMA_VERSION,
+                    "created": time.time(),
+                    "created_by": sociosim_version(),
+                }
+                atomic_write_bytes(json.dumps(info, indent=1).encode(), marker)
     return ResultStore(path)
 
 

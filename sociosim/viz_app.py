@@ -8,6 +8,7 @@ rebuilds the model and reloads every slider with that scenario's values.
 from __future__ import annotations
 
 import html
+import io
 from collections.abc import Callable
 
 import solara
@@ -18,7 +19,7 @@ from mesa.visualization.utils import update_counter
 from .config import ScenarioError
 from .model import AlignmentModel
 from .scenario import library, load_scenario
-from .viz_figures import policy_figure, society_figure, timeseries_figure
+from .viz_figures import PNG_OPTIONS, policy_figure, society_figure, timeseries_figure
 from .viz_support import (
     CONTROL_DOCS,
     DEFAULTS_NAME,
@@ -53,58 +54,90 @@ def scenario_blurb(name: str) -> tuple[str, str]:
     return info.title or name, info.question
 
 
+def figure_png(
+    build: Callable[[AlignmentModel], Figure], model: AlignmentModel
+) -> tuple[bytes | None, str | None]:
+    """A panel as PNG bytes, or the reason it could not be drawn (a drawing bug must not take the page down)."""
+    try:
+        buffer = io.BytesIO()
+        build(model).savefig(buffer, **PNG_OPTIONS)
+        return buffer.getvalue(), None
+    except Exception as exc:
+        return None, f"{type(exc).__name__}: {exc}"
+
+
 def _figure_panel(build: Callable[[AlignmentModel], Figure], model: AlignmentModel, caption: str) -> None:
-    """A figure rebuilt once per step, with a one-line caption; a failure shows a message instead."""
+    """A figure redrawn once per step and scaled to its cell, with a one-line caption."""
     counter = update_counter.get()
-    deps = [id(model), model.steps, counter]
-
-    def make() -> tuple[Figure | None, str | None]:
-        try:
-            return build(model), None
-        except Exception as exc:  # a drawing bug must not take the page down
-            return None, f"{type(exc).__name__}: {exc}"
-
-    figure, problem = solara.use_memo(make, deps)
+    png, problem = solara.use_memo(lambda: figure_png(build, model), [id(model), model.steps, counter])
     with solara.Column(gap="2px", style={"padding": "4px"}):
-        if figure is None:
+        if png is None:
             solara.Error(f"This panel could not be drawn: {problem}")
         else:
-            solara.FigureMatplotlib(figure, format="png", dependencies=deps)
+            solara.Image(png, width="100%", classes=["sociosim-figure"])
         solara.Text(caption, style={"font-size": "12px", "color": "#555"})
 
 
+def settings_text(model: AlignmentModel) -> str:
+    """The lever settings of the model on screen (the sliders only apply on Reset)."""
+    p = model.params
+    shares = p.annotator_share_array()
+    regulator = (
+        f"on (gap > {p.audit_gap_threshold:g} or overtrust > {p.audit_overtrust_threshold:g}, every {p.audit_every} steps)"
+        if p.n_regulators
+        else "off"
+    )
+    return (
+        f"{p.n_users:,} users · seed {getattr(model, 'seed_value', '?')} · β {p.beta:g} · "
+        f"annotators from culture 0: {shares[0]:.0%} · aggregation {p.aggregation} · "
+        f"penalties harm {p.harm_penalty:g} / agree {p.agree_penalty:g} / persona {p.anthro_penalty:g} · "
+        f"disclosure {'on' if p.disclosure else 'off'} · regulator {regulator} · "
+        f"persuasion {p.persuasion:g} · homophily {p.homophily:g}"
+    )
+
+
+GUIDE_HTML = (
+    "<p><b>How to use this page.</b> Press <b>▶</b> to run (or <b>Step</b>), <b>Reset</b> to start again. "
+    "Sliders on the left take effect when you press <b>Reset</b>. "
+    "A simulated chatbot is trained on feedback from annotators; a society of users talks to it. "
+    "Watch whether the reward model's score (proxy) and the real value (true utility) part ways, "
+    "who benefits, and whether users trust it more than it deserves.</p><ul>"
+    + "".join(f"<li><b>{html.escape(k)}</b>: {html.escape(v)}</li>" for k, v in CONTROL_DOCS.items())
+    + "</ul>"
+)
+
+
 @solara.component
-def AboutRun(model: VizModel) -> None:
+def AboutRun(model: AlignmentModel) -> None:
     """Header card: the scenario's question, the step, problems with the settings, how to use the page."""
     update_counter.get()
     name = getattr(model, "scenario_name", DEFAULTS_NAME)
     title, question = scenario_blurb(name)
-    measures = model.measures
+    m = model.measures
     with solara.Column(gap="6px", style={"padding": "8px", "overflow-y": "auto", "height": "100%"}):
-        solara.Markdown(f"### {html.escape(title)}\n{html.escape(question)}")
+        solara.HTML(
+            tag="div", unsafe_innerHTML=f"<h3>{html.escape(title)}</h3><p>{html.escape(question)}</p>"
+        )
         solara.Text(
             f"Step {model.steps}",
             classes=["sociosim-step"],
             style={"font-size": "20px", "font-weight": "bold"},
         )
         solara.Text(
-            f"gap {measures.get('gap', float('nan')):.3f} · true utility {measures.get('true_utility', float('nan')):.3f} · "
-            f"overtrust {measures.get('overtrust', float('nan')):.3f} · pressure in force {measures.get('beta_effective', float('nan')):.2f} · "
+            f"gap {m.get('gap', float('nan')):.3f} · true utility {m.get('true_utility', float('nan')):.3f} · "
+            f"overtrust {m.get('overtrust', float('nan')):.3f} · pressure in force {m.get('beta_effective', float('nan')):.2f} · "
             f"regulator interventions {len(model.events)}",
             classes=["sociosim-summary"],
         )
         problem = getattr(model, "viz_problem", None)
         if problem:
             solara.Warning(problem, classes=["sociosim-problem"])
-        solara.Markdown(
-            "**How to use this page.** Press **▶** to run (or **Step**), **Reset** to start again. "
-            "Sliders on the left take effect when you press **Reset**. "
-            "A simulated chatbot is trained on feedback from annotators; a society of users talks to it. "
-            "Watch whether the reward model's score (proxy) and the real value (true utility) part ways, "
-            "who benefits, and whether users trust it more than it deserves.\n\n"
-            + "\n".join(f"- **{html.escape(k)}**: {html.escape(v)}" for k, v in CONTROL_DOCS.items()),
-            style={"font-size": "13px"},
+        solara.Text(
+            "This run: " + settings_text(model),
+            classes=["sociosim-settings"],
+            style={"font-size": "12px", "color": "#444"},
         )
+        solara.HTML(tag="div", unsafe_innerHTML=GUIDE_HTML, style={"font-size": "13px"})
 
 
 @solara.component
@@ -197,7 +230,7 @@ def MeasuresPanel(model: AlignmentModel) -> None:
     """Every measure's value now and its meaning in one sentence."""
     update_counter.get()
     with solara.Column(gap="4px", style={"padding": "8px", "overflow-y": "auto", "height": "100%"}):
-        solara.Markdown("### What the numbers mean")
+        solara.HTML(tag="h3", unsafe_innerHTML="What the numbers mean (hover a row)")
         solara.HTML(tag="div", unsafe_innerHTML=measures_table_html(model.measures))
 
 

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from .model import AlignmentModel
 from .viz_support import layout_for
@@ -30,8 +31,19 @@ CULTURE_COLOURS = (
     "#bcbd22",
     "#17becf",
 )
-FIG_SIZE = (5.6, 3.5)
+FIG_SIZE = (6.4, 3.8)
 DPI = 80
+PNG_OPTIONS = {
+    "format": "png",
+    "pil_kwargs": {"compress_level": 1},
+}  # fast encoding; size matters less than time
+MARGINS = {"left": 0.11, "right": 0.97, "bottom": 0.15, "top": 0.9}
+
+
+def few_ticks(ax: Any) -> None:
+    """At most five ticks a side: tick labels are half the cost of drawing a small panel."""
+    ax.xaxis.set_major_locator(MaxNLocator(5))
+    ax.yaxis.set_major_locator(MaxNLocator(5))
 
 
 def culture_colour(c: int) -> str:
@@ -50,11 +62,15 @@ _FRAMES: weakref.WeakKeyDictionary[Any, tuple[int, pd.DataFrame]] = weakref.Weak
 
 
 def results_of(model: AlignmentModel) -> pd.DataFrame:
-    """The model's step measures, rebuilt at most once per step (every panel reads the same frame)."""
+    """The model's step measures (with step 0 when the model kept it), rebuilt at most once per step."""
     cached = _FRAMES.get(model)
     if cached is not None and cached[0] == model.steps:
         return cached[1]
     frame = model.results()
+    initial = getattr(model, "initial_measures", None)
+    if initial:
+        start = pd.DataFrame([{"step": 0, **initial}])
+        frame = start if frame.empty else pd.concat([start, frame], ignore_index=True)
     _FRAMES[model] = (model.steps, frame)
     return frame
 
@@ -147,11 +163,12 @@ def timeseries_figure(model: AlignmentModel, panel: str) -> Figure:
     spec = PANELS[panel]
     frame = results_of(model)
     fig = Figure(figsize=FIG_SIZE, dpi=DPI, layout=None)
+    fig.subplots_adjust(**(MARGINS | {"right": 0.88} if spec.right else MARGINS))
     ax = fig.add_subplot()
     ax.set_title(spec.title, fontsize=11, loc="left")
     ax.set_xlabel("step")
     ax.set_ylabel(spec.ylabel, fontsize=9)
-    if frame.empty:
+    if len(frame) < 2:
         ax.text(
             0.5,
             0.5,
@@ -177,7 +194,7 @@ def timeseries_figure(model: AlignmentModel, panel: str) -> Figure:
         twin = ax.twinx()
         for k, (name, label) in enumerate(spec.right):
             if name in frame:
-                twin.plot(steps, frame[name].to_numpy(), "--", color=f"C{k + 3}", label=label, linewidth=1.8)
+                twin.plot(steps, frame[name].to_numpy(), "--", color=f"C{k + 4}", label=label, linewidth=1.8)
         twin.set_ylabel(spec.right_label, fontsize=9)
         more_h, more_l = twin.get_legend_handles_labels()
         handles, labels = handles + more_h, labels + more_l
@@ -188,8 +205,9 @@ def timeseries_figure(model: AlignmentModel, panel: str) -> Figure:
             handles.append(h)
             labels.append(lab)
     ax.set_xlim(0, max(10, int(steps[-1])))
+    few_ticks(ax)
     ax.grid(alpha=0.3)
-    ax.legend(handles, labels, fontsize=7, loc="upper left", framealpha=0.8)
+    ax.legend(handles, labels, fontsize=7, loc="best", framealpha=0.8)
     return fig
 
 
@@ -205,13 +223,16 @@ def society_figure(model: AlignmentModel) -> Figure:
     trust = np.clip(users.trust[drawn], 0.0, 1.0)
     active = users.active[drawn]
     fig = Figure(figsize=FIG_SIZE, dpi=DPI, layout=None)
+    fig.subplots_adjust(left=0.01, right=0.72, bottom=0.08, top=0.84)
     ax = fig.add_subplot()
     shown = (
         f"{len(drawn):,} of {layout.total_users:,} users"
         if len(drawn) < layout.total_users
         else f"{layout.total_users:,} users"
     )
-    ax.set_title(f"The society ({shown}): colour = culture, size = trust", fontsize=11, loc="left")
+    ax.set_title(
+        f"The society ({shown})\ncolour = culture, size and opacity = trust", fontsize=11, loc="left"
+    )
     if len(layout.edges):
         segments = layout.xy[layout.edges]
         ax.add_collection(LineCollection(segments, colors="#b0b0b0", linewidths=0.3, alpha=0.35, zorder=0))
@@ -259,6 +280,7 @@ def policy_figure(model: AlignmentModel) -> Figure:
     policy = np.asarray(model.policy)
     m = len(policy)
     fig = Figure(figsize=FIG_SIZE, dpi=DPI, layout=None)
+    fig.subplots_adjust(**MARGINS)
     ax = fig.add_subplot()
     ax.set_title("What the model says: each dot a possible answer", fontsize=11, loc="left")
     ax.scatter(cat.quality, cat.polish, s=3, color="#cccccc", linewidths=0, zorder=0)
@@ -295,24 +317,25 @@ def policy_figure(model: AlignmentModel) -> Figure:
     ax.legend(fontsize=7, loc="upper left", framealpha=0.8)
     ax.set_xlabel("quality: real substance →")
     ax.set_ylabel("polish: style, confidence →")
+    few_ticks(ax)
     ax.grid(alpha=0.3)
     return fig
 
 
 FIGURES = {
-    "society": society_figure,
+    "network": society_figure,
     "policy": policy_figure,
     **{name: (lambda model, _name=name: timeseries_figure(model, _name)) for name in PANELS},
 }
 
 
-def render_all(model: AlignmentModel, *, fmt: str = "png") -> dict[str, bytes]:
+def render_all(model: AlignmentModel) -> dict[str, bytes]:
     """Every panel of the page as image bytes, as the browser receives them (used by the benchmark)."""
     import io
 
     images: dict[str, bytes] = {}
     for name, build in FIGURES.items():
         buffer = io.BytesIO()
-        build(model).savefig(buffer, format=fmt)
+        build(model).savefig(buffer, **PNG_OPTIONS)
         images[name] = buffer.getvalue()
     return images

@@ -344,6 +344,7 @@ class VizModel(AlignmentModel):
             problems.append(f"these settings do not fit together ({exc}); showing the scenario's own values")
             super().__init__(params=base, rng=seed_value)
         self.scenario_name = scenario_name
+        self.initial_measures = dict(self.measures)  # step 0, so the live plots start at the start
         self.seed_value = seed_value
         self.viz_problem = "; ".join(problems) or None
 

@@ -61,7 +61,12 @@ MEASURES = (
     "value_capture",
     "reliability",
     "beta_effective",
+    "quality",
+    "engagement",
+    "n_interventions",
 )
+
+MEASURES_ATTR = "sociosim_measures"  # frame attribute listing measure columns of a summary
 
 CULTURE_MEASURE = re.compile(r"^(utility|stance_alignment)_(\d+)$")
 
@@ -72,13 +77,23 @@ def is_measure(column: str) -> bool:
 
 
 def measure_columns(df: pd.DataFrame) -> list[str]:
-    """The measure columns present in `df`, in frame order."""
-    return [c for c in df.columns if is_measure(c)]
+    """The measure columns of `df`, in frame order.
+
+    Known §4 names, per-culture columns, any numeric column after `step` (the store puts
+    ids and design columns before it, measures after) and those a summary recorded.
+    """
+    after_step: set[str] = set()
+    if "step" in df.columns:
+        cols = list(df.columns)
+        after_step = {c for c in cols[cols.index("step") + 1 :] if pd.api.types.is_numeric_dtype(df[c])}
+    recorded = set(df.attrs.get(MEASURES_ATTR, ()))
+    return [c for c in df.columns if is_measure(c) or c in after_step or c in recorded]
 
 
 def parameter_columns(df: pd.DataFrame, *, varying: bool = False) -> list[str]:
     """Design parameter columns (neither ids nor measures); with `varying`, only those that vary."""
-    cols = [c for c in df.columns if c not in ID_COLUMNS and not is_measure(c) and not c.startswith("_")]
+    measures = set(measure_columns(df))
+    cols = [c for c in df.columns if c not in ID_COLUMNS and c not in measures and not c.startswith("_")]
     if varying:
         cols = [c for c in cols if df[c].nunique(dropna=True) > 1]
     return cols
@@ -153,7 +168,7 @@ def summarise_runs(df: pd.DataFrame, *, last: int = 10) -> pd.DataFrame:
         return df.reset_index(drop=True)
     if df.empty:
         return df.drop(columns="step").iloc[0:0].reset_index(drop=True)
-    measures = measure_columns(df)
+    measures = [c for c in measure_columns(df) if pd.api.types.is_numeric_dtype(df[c])]
     keep = [c for c in df.columns if c not in measures and c != "step"]
     ordered = df.sort_values(["run_key", "step"], kind="stable")
     tail = ordered.groupby("run_key", sort=False, dropna=False).tail(last)
@@ -167,7 +182,9 @@ def summarise_runs(df: pd.DataFrame, *, last: int = 10) -> pd.DataFrame:
     out["last_step"] = grouped["step"].max()
     out = out.reset_index()
     order = [c for c in df.columns if c in out.columns and c != "step"] + ["n_steps", "last_step"]
-    return out[order]
+    out = out[order]
+    out.attrs[MEASURES_ATTR] = measures
+    return out
 
 
 def as_columns(value: str | Sequence[str] | None) -> list[str]:

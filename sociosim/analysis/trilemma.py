@@ -15,28 +15,31 @@ from .frames import require_columns, summarise_runs
 AXES = ("optimisation", "value_capture", "generalisation")
 
 
-def pareto_mask(values: np.ndarray, *, chunk: int = 2048) -> np.ndarray:
+def pareto_mask(values: np.ndarray) -> np.ndarray:
     """Boolean mask of the non-dominated rows of `values` (every column maximised).
 
-    Row i is dominated when some row j is >= on every column and > on at least one.
-    Rows with a missing value are never on the frontier. Cost O(n^2 k), chunked.
+    Row i is dominated when some row j is >= on every column and > on at least one; tied
+    rows do not dominate each other. Rows with a missing value are never on the frontier.
+    Rows are visited in descending lexicographic order, so every dominator of a row comes
+    before it and, by transitivity, some frontier row already found dominates it:
+    O(n log n + n * frontier size).
     """
     v = np.asarray(values, dtype=float)
     if v.ndim != 2:
         raise ValueError(f"values: expected a 2-D array, got shape {v.shape}")
-    finite = np.all(np.isfinite(v), axis=1)
+    finite = np.flatnonzero(np.all(np.isfinite(v), axis=1))
     pts = v[finite]
-    keep = np.ones(len(pts), dtype=bool)
-    chunk = max(
-        1, min(chunk, 20_000_000 // max(1, len(pts) * v.shape[1]))
-    )  # bound the n x chunk x k temporaries
-    for start in range(0, len(pts), chunk):
-        block = pts[start : start + chunk]
-        ge = np.all(pts[None, :, :] >= block[:, None, :], axis=2)
-        gt = np.any(pts[None, :, :] > block[:, None, :], axis=2)
-        keep[start : start + chunk] = ~np.any(ge & gt, axis=1)
+    order = np.lexsort(tuple(-pts[:, k] for k in reversed(range(pts.shape[1]))))
+    front: list[int] = []
+    for i in order:
+        p = pts[i]
+        if front:
+            f = pts[front]
+            if np.any(np.all(f >= p, axis=1) & np.any(f > p, axis=1)):
+                continue
+        front.append(int(i))
     mask = np.zeros(len(v), dtype=bool)
-    mask[np.flatnonzero(finite)] = keep
+    mask[finite[front]] = True
     return mask
 
 
