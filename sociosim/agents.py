@@ -73,7 +73,11 @@ class AnnotatorAgent(mesa.Agent):
     def biases(self) -> dict[str, float]:
         pool = self.model.annotators
         i = self.index
-        return {"polish": float(pool.polish_bias[i]), "anthro": float(pool.anthro_bias[i]), "flattery": float(pool.flattery_bias[i])}
+        return {
+            "polish": float(pool.polish_bias[i]),
+            "anthro": float(pool.anthro_bias[i]),
+            "flattery": float(pool.flattery_bias[i]),
+        }
 
 
 class DeveloperAgent(mesa.Agent):

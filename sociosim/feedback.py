@@ -38,13 +38,20 @@ class Labels:
     def concat(cls, batches: list[Labels]) -> Labels:
         if not batches:
             return cls.empty()
-        return cls(*(np.concatenate([getattr(b, f) for b in batches]) for f in ("first", "second", "first_wins", "culture")))
+        return cls(
+            *(
+                np.concatenate([getattr(b, f) for b in batches])
+                for f in ("first", "second", "first_wins", "culture")
+            )
+        )
 
     def __len__(self) -> int:
         return len(self.first)
 
 
-def preference_probability(reward_first: np.ndarray, reward_second: np.ndarray, precision: np.ndarray | float) -> np.ndarray:
+def preference_probability(
+    reward_first: np.ndarray, reward_second: np.ndarray, precision: np.ndarray | float
+) -> np.ndarray:
     """Bradley–Terry choice probability `sigmoid(tau (R1 - R2))`."""
     return expit(precision * (reward_first - reward_second))
 
@@ -168,6 +175,7 @@ class RewardModel:
 
 def constitution_terms(catalogue: Catalogue, *, harm: float, agree: float, anthro: float) -> np.ndarray:
     """`sum_k c_k psi_k(y)`: penalties on standardised harm, agreement and persona."""
+
     def z(x: np.ndarray) -> np.ndarray:
         sd = x.std()
         return (x - x.mean()) / sd if sd > 0 else np.zeros_like(x)

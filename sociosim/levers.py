@@ -14,7 +14,12 @@ LEVER_CHANGES: dict[str, dict[str, Any]] = {
     # M: richer supervision - the reward model sees harm; constitution terms on harm and agreement
     "misspecification": {"visible_features": "+harm", "harm_penalty": 1.0, "agree_penalty": 0.5},
     # A: a culture-balanced pool, balanced aggregation, calibration against gold labels, more labels
-    "annotation": {"annotator_shares": "equal_shares", "aggregation": "balanced", "calibrate_every": 10, "labels_per_step": 40},
+    "annotation": {
+        "annotator_shares": "equal_shares",
+        "aggregation": "balanced",
+        "calibrate_every": 10,
+        "labels_per_step": 40,
+    },
     # P: a KL budget on the optimiser
     "pressure": {"kl_budget": "regulator_kl_budget"},
     # S: a share of labels from culture-balanced probe data with rare contexts
@@ -34,7 +39,9 @@ def lever_changes(params: ModelParams, lever: str) -> dict[str, Any]:
         elif target == "equal_shares":
             value = [1.0 / params.n_cultures] * params.n_cultures
         elif target == "regulator_kl_budget":
-            value = params.regulator_kl_budget if current is None else min(current, params.regulator_kl_budget)
+            value = (
+                params.regulator_kl_budget if current is None else min(current, params.regulator_kl_budget)
+            )
         elif name == "calibrate_every":
             value = min(current, target) if current else target
         elif isinstance(target, bool):

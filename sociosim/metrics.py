@@ -21,7 +21,10 @@ from .world import Catalogue, Cultures, UtilityWeights, rating_bias, true_utilit
 def culture_centroids(values: np.ndarray, culture: np.ndarray, n_cultures: int) -> np.ndarray:
     """Mean values of each culture's members, (C, D); a culture with no members gets zeros."""
     counts = np.bincount(culture, minlength=n_cultures).astype(float)
-    sums = np.stack([np.bincount(culture, weights=values[:, k], minlength=n_cultures) for k in range(values.shape[1])], axis=1)
+    sums = np.stack(
+        [np.bincount(culture, weights=values[:, k], minlength=n_cultures) for k in range(values.shape[1])],
+        axis=1,
+    )
     return sums / np.maximum(counts, 1.0)[:, None]
 
 
@@ -213,7 +216,9 @@ def homogenisation_measures(
     nearest = nearest_centre(distances)
     share = np.bincount(nearest, minlength=cultures.count) / max(users.size, 1)
     nonzero = share[share > 0]
-    entropy = float(-(nonzero * np.log(nonzero)).sum() / np.log(cultures.count)) if cultures.count > 1 else 0.0
+    entropy = (
+        float(-(nonzero * np.log(nonzero)).sum() / np.log(cultures.count)) if cultures.count > 1 else 0.0
+    )
     present = np.bincount(users.culture, minlength=cultures.count) > 0
     drift = np.linalg.norm(centroids - baseline.centroids, axis=1)
     minority_mask = present.copy()
@@ -252,7 +257,11 @@ def trust_measures(
 
 
 def annotator_measures(
-    pool: AnnotatorPool, perceived: np.ndarray, catalogue: Catalogue, weights: UtilityWeights, pairs: tuple[np.ndarray, np.ndarray]
+    pool: AnnotatorPool,
+    perceived: np.ndarray,
+    catalogue: Catalogue,
+    weights: UtilityWeights,
+    pairs: tuple[np.ndarray, np.ndarray],
 ) -> dict[str, float]:
     """Pairwise agreement of the human pool on this step's pairs, and its bias relative to signal."""
     first, second = pairs
@@ -261,7 +270,12 @@ def annotator_measures(
         agreement = pairwise_agreement(probabilities)
     else:
         agreement = 0.5
-    bias = rating_bias(catalogue, polish_bias=pool.polish_bias, anthro_bias=pool.anthro_bias, flattery_bias=pool.flattery_bias)
+    bias = rating_bias(
+        catalogue,
+        polish_bias=pool.polish_bias,
+        anthro_bias=pool.anthro_bias,
+        flattery_bias=pool.flattery_bias,
+    )
     signal = true_utility(catalogue, pool.values, weights)
     ratio = bias.std(axis=1) / np.maximum(signal.std(axis=1), 1e-12)
     return {"annotator_agreement": agreement, "annotator_bias": float(ratio.mean())}

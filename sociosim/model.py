@@ -74,7 +74,9 @@ class AlignmentModel(mesa.Model):
         # a registered Mesa view per user up to `user_views` users; above it, views on demand (user_agent)
         self._user_views: dict[int, UserAgent] = {}
         if p.n_users <= p.user_views:
-            self._user_views = dict(enumerate(UserAgent.create_agents(self, p.n_users, list(range(p.n_users)))))
+            self._user_views = dict(
+                enumerate(UserAgent.create_agents(self, p.n_users, list(range(p.n_users))))
+            )
         AnnotatorAgent.create_agents(self, p.n_annotators, list(range(p.n_annotators)))
         self.developer = DeveloperAgent(self)
         self.regulators = [RegulatorAgent(self, k) for k in range(p.n_regulators)]
@@ -83,7 +85,9 @@ class AlignmentModel(mesa.Model):
         self._collect_labels(np.empty(0, dtype=np.int64))
         self.retrain()
         self.measures = self.compute_measures()
-        self.datacollector = mesa.DataCollector(model_reporters={name: partial(_read_measure, name=name) for name in self.measures})
+        self.datacollector = mesa.DataCollector(
+            model_reporters={name: partial(_read_measure, name=name) for name in self.measures}
+        )
 
     # --- the step --------------------------------------------------------------------------
     def step(self) -> None:
@@ -109,7 +113,9 @@ class AlignmentModel(mesa.Model):
     def _new_reward_model(self) -> RewardModel:
         p = self.params
         features = feature_matrix(self.catalogue, list(p.visible_features))
-        constitution = constitution_terms(self.catalogue, harm=p.harm_penalty, agree=p.agree_penalty, anthro=p.anthro_penalty)
+        constitution = constitution_terms(
+            self.catalogue, harm=p.harm_penalty, agree=p.agree_penalty, anthro=p.anthro_penalty
+        )
         return RewardModel(features=features, theta=np.zeros(features.shape[1]), constitution=constitution)
 
     def _collect_labels(self, asking: np.ndarray) -> None:
@@ -126,12 +132,16 @@ class AlignmentModel(mesa.Model):
             shifted = self.weights.shifted(value_weight=p.shift_value_weight, harm_weight=p.shift_harm_weight)
             probe_perceived = self.probe_panel.perceived(self.catalogue, shifted)
             probe = self.probe_panel.label(self.base, probe_perceived, per_annotator=probe_per_rater, rng=rng)
-            batches.append(Labels(probe.first, probe.second, probe.first_wins, np.full(len(probe), PROBE_RATER)))
+            batches.append(
+                Labels(probe.first, probe.second, probe.first_wins, np.full(len(probe), PROBE_RATER))
+            )
         if p.rlaif and p.rlaif_labels:
             batches.append(self._ai_labels(p.rlaif_labels))
         if p.thumbs_feedback:
             batches.append(
-                self.users.thumbs(asking, self.policy, self.catalogue, self.weights, p, budget=p.thumbs_labels, rng=rng)
+                self.users.thumbs(
+                    asking, self.policy, self.catalogue, self.weights, p, budget=p.thumbs_labels, rng=rng
+                )
             )
         self.window.push(Labels.concat(batches))
 
@@ -140,7 +150,9 @@ class AlignmentModel(mesa.Model):
         first = sample_responses(self.policy, count, self.rng)
         second = sample_responses(self.policy, count, self.rng)
         reward = self.reward_model.reward()[None, :]
-        return label_pairs(reward, np.zeros(count, dtype=np.int64), first, second, np.ones(1), np.array([AI_RATER]), self.rng)
+        return label_pairs(
+            reward, np.zeros(count, dtype=np.int64), first, second, np.ones(1), np.array([AI_RATER]), self.rng
+        )
 
     def retrain(self) -> None:
         """Refit the reward model on the label window, then the policy under the pressure in force."""
@@ -175,7 +187,9 @@ class AlignmentModel(mesa.Model):
         for name, value in lever_changes(p, lever).items():
             setattr(p, name, value)
         if lever == "annotation":
-            self.annotators = AnnotatorPool.create(p, self.cultures, self.rng, shares=np.asarray(p.annotator_shares))
+            self.annotators = AnnotatorPool.create(
+                p, self.cultures, self.rng, shares=np.asarray(p.annotator_shares)
+            )
         if lever == "misspecification":
             self.reward_model = self._new_reward_model()
             self.reward_model.refit(self.window.labels(), l2=p.l2, balanced=p.aggregation == "balanced")
@@ -183,7 +197,15 @@ class AlignmentModel(mesa.Model):
 
     def log_event(self, *, regulator: int, lever: str, reason: str, complied: bool) -> None:
         """Record a regulator's intervention."""
-        self.events.append({"step": self.steps, "regulator": regulator, "lever": lever, "reason": reason, "complied": complied})
+        self.events.append(
+            {
+                "step": self.steps,
+                "regulator": regulator,
+                "lever": lever,
+                "reason": reason,
+                "complied": complied,
+            }
+        )
 
     def events_frame(self) -> pd.DataFrame:
         """Every intervention so far: step, regulator, lever, reason, complied."""
@@ -199,7 +221,13 @@ class AlignmentModel(mesa.Model):
         centroids, mean_values = population_values(self.users, self.cultures)
         found = self._alignment(centroids, mean_values)
         found.update(
-            trust_measures(self.users, self.policy, self.catalogue, cue_anthro=self._cue_anthro(), cue_polish=self.params.cue_polish)
+            trust_measures(
+                self.users,
+                self.policy,
+                self.catalogue,
+                cue_anthro=self._cue_anthro(),
+                cue_polish=self.params.cue_polish,
+            )
         )
         return found
 
@@ -223,9 +251,19 @@ class AlignmentModel(mesa.Model):
         out = self._alignment(centroids, mean_values)
         out.update(homogenisation_measures(self.users, self.cultures, self.baseline, centroids))
         out.update(
-            trust_measures(self.users, self.policy, self.catalogue, cue_anthro=self._cue_anthro(), cue_polish=self.params.cue_polish)
+            trust_measures(
+                self.users,
+                self.policy,
+                self.catalogue,
+                cue_anthro=self._cue_anthro(),
+                cue_polish=self.params.cue_polish,
+            )
         )
-        out.update(annotator_measures(self.annotators, self._last_perceived, self.catalogue, self.weights, self._last_pairs))
+        out.update(
+            annotator_measures(
+                self.annotators, self._last_perceived, self.catalogue, self.weights, self._last_pairs
+            )
+        )
         out["beta_effective"] = self.pressure
         out["engagement"] = self.developer.engagement()
         out["n_interventions"] = float(sum(e["complied"] for e in self.events))

@@ -39,10 +39,7 @@ class UserPopulation:
         culture = assign_cultures(n, cultures.user_shares, rng)
         values = draw_values(cultures, culture, rng)
         mean = params.detection_mean
-        if 0.0 < mean < 1.0:
-            detection = rng.beta(4.0 * mean, 4.0 * (1.0 - mean), n)
-        else:
-            detection = np.full(n, mean)
+        detection = rng.beta(4.0 * mean, 4.0 * (1.0 - mean), n) if 0.0 < mean < 1.0 else np.full(n, mean)
         adjacency = build_network(params, culture, rng)
         return cls(
             values=values,
@@ -62,7 +59,13 @@ class UserPopulation:
         return len(self.trust)
 
     def interact(
-        self, policy: np.ndarray, catalogue: Catalogue, params: ModelParams, *, disclosure: bool, rng: np.random.Generator
+        self,
+        policy: np.ndarray,
+        catalogue: Catalogue,
+        params: ModelParams,
+        *,
+        disclosure: bool,
+        rng: np.random.Generator,
     ) -> np.ndarray:
         """A share of active users query the model; trust and values respond. Returns who queried."""
         asking = np.flatnonzero(self.active & (rng.random(self.size) < params.query_share))
@@ -82,7 +85,10 @@ class UserPopulation:
         )
         if params.persuasion > 0:
             self.values[asking] = dynamics.persuade(
-                self.values[asking], catalogue.stance[received], self.trust[asking], strength=params.persuasion
+                self.values[asking],
+                catalogue.stance[received],
+                self.trust[asking],
+                strength=params.persuasion,
             )
         self.last_response[asking] = received
         self.last_outcome[asking] = outcome
@@ -91,7 +97,10 @@ class UserPopulation:
     def socialise(self, params: ModelParams) -> None:
         """DeGroot averaging over neighbours (bounded confidence if configured)."""
         self.values = dynamics.degroot_average(
-            self.values, self.neighbour_weights, weight=params.social_weight, confidence=params.bounded_confidence
+            self.values,
+            self.neighbour_weights,
+            weight=params.social_weight,
+            confidence=params.bounded_confidence,
         )
 
     def churn(self, threshold: float) -> None:
@@ -148,7 +157,12 @@ class AnnotatorPool:
 
     @classmethod
     def create(
-        cls, params: ModelParams, cultures: Cultures, rng: np.random.Generator, *, shares: np.ndarray | None = None
+        cls,
+        params: ModelParams,
+        cultures: Cultures,
+        rng: np.random.Generator,
+        *,
+        shares: np.ndarray | None = None,
     ) -> AnnotatorPool:
         a = params.n_annotators
         culture = assign_cultures(a, cultures.annotator_shares if shares is None else shares, rng)
@@ -159,7 +173,15 @@ class AnnotatorPool:
         def biases(mean: float) -> np.ndarray:
             return mean + spread * rng.standard_normal(a)
 
-        pool = cls(values, culture, precision, biases(params.polish_bias), biases(params.anthro_bias), biases(params.flattery_bias), {})
+        pool = cls(
+            values,
+            culture,
+            precision,
+            biases(params.polish_bias),
+            biases(params.anthro_bias),
+            biases(params.flattery_bias),
+            {},
+        )
         pool.calibrated = pool._state()
         keep = 1.0 - params.calibration_strength
         for name in ("polish_bias", "anthro_bias", "flattery_bias"):

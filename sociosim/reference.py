@@ -126,7 +126,13 @@ def parameter_reference(*, markdown: bool = False) -> str:
         if not members:
             continue
         if markdown:
-            lines += ["", f"## {title}", "", "| name | default | allowed | lever | meaning |", "|---|---|---|---|---|"]
+            lines += [
+                "",
+                f"## {title}",
+                "",
+                "| name | default | allowed | lever | meaning |",
+                "|---|---|---|---|---|",
+            ]
             for r in members:
                 cells = (f"`{r['name']}`", f"`{r['default']}`", r["allowed"], r["lever_title"], r["meaning"])
                 lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")

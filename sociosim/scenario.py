@@ -167,7 +167,9 @@ def load_scenario(name_or_path: str | Path | None = None) -> Scenario:
         path = Path(text_name)
         if not path.is_file():
             names = ", ".join(sorted(lib)) or "none found"
-            raise ScenarioError("scenario", f"no scenario named {text_name!r} (library: {names}) and no such file")
+            raise ScenarioError(
+                "scenario", f"no scenario named {text_name!r} (library: {names}) and no such file"
+            )
     try:
         raw = path.read_bytes()
         data = tomllib.loads(raw.decode("utf-8"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import pandas as pd
@@ -12,7 +12,7 @@ import sociosim
 SCIENCE_SIZE = {"n_users": 300}
 
 
-@lru_cache(maxsize=None)
+@cache
 def _outcome(steps: int, last: int, seed: int, items: tuple) -> pd.Series:
     frame = sociosim.run(steps=steps, seed=seed, **SCIENCE_SIZE, **dict(items))
     return frame.iloc[-last:].mean()

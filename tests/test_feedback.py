@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from sociosim.feedback import (
-    LabelWindow,
     Labels,
+    LabelWindow,
     aggregation_weights,
     fit_bradley_terry,
     pairwise_agreement,
@@ -38,7 +38,9 @@ def test_pairwise_agreement_matches_enumeration():
     p = rng.random((5, 7))
     brute = []
     for k in range(7):
-        pairs = [p[i, k] * p[j, k] + (1 - p[i, k]) * (1 - p[j, k]) for i, j in itertools.permutations(range(5), 2)]
+        pairs = [
+            p[i, k] * p[j, k] + (1 - p[i, k]) * (1 - p[j, k]) for i, j in itertools.permutations(range(5), 2)
+        ]
         brute.append(np.mean(pairs))
     assert pairwise_agreement(p) == pytest.approx(np.mean(brute))
     assert pairwise_agreement(np.full((3, 4), 0.5)) == pytest.approx(0.5)

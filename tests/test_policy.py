@@ -29,7 +29,9 @@ def catalogue(m, seed=0):
 def test_derivative_of_expected_reward_is_its_variance(beta):
     r, _, base = catalogue(400)
     h = 1e-5
-    slope = (kl_tilt(r, beta + h, base) @ r - kl_tilt(r, max(beta - h, 0), base) @ r) / (beta + h - max(beta - h, 0))
+    slope = (kl_tilt(r, beta + h, base) @ r - kl_tilt(r, max(beta - h, 0), base) @ r) / (
+        beta + h - max(beta - h, 0)
+    )
     pi = kl_tilt(r, beta, base)
     variance = pi @ (r - pi @ r) ** 2
     assert slope == pytest.approx(variance, rel=1e-6, abs=1e-9)

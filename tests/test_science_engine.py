@@ -2,8 +2,8 @@
 
 import numpy as np
 import pytest
-from scipy.stats import spearmanr
 from science import curve, mean_outcome, outcome
+from scipy.stats import spearmanr
 
 BETAS = [0.0, 0.5, 1.0, 2.0, 4.0, 8.0]
 SEEDS = range(8)

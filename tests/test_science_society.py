@@ -125,7 +125,9 @@ def fit(measure, lever):
     return slope, intercept, values
 
 
-@pytest.mark.parametrize(("lever", "measure"), [("misspecification", "gap"), ("annotation", "gap"), ("shift", "gap_shift")])
+@pytest.mark.parametrize(
+    ("lever", "measure"), [("misspecification", "gap"), ("annotation", "gap"), ("shift", "gap_shift")]
+)
 def test_a_lever_lowers_slope_or_intercept_but_the_gap_still_grows(lever, measure):
     base_slope, base_intercept, _ = fit(measure, "none")
     slope, intercept, _ = fit(measure, lever)
@@ -145,7 +147,13 @@ def test_pressure_lever_bounds_the_gap_by_bounding_kl():
 # --- regulators -----------------------------------------------------------------------------------------
 def test_a_regulator_with_a_pressure_mandate_keeps_kl_within_budget_after_its_first_audit():
     model = sociosim.AlignmentModel(
-        n_users=300, beta=6.0, n_regulators=1, audit_every=5, regulator_lever="pressure", regulator_kl_budget=0.4, rng=3
+        n_users=300,
+        beta=6.0,
+        n_regulators=1,
+        audit_every=5,
+        regulator_lever="pressure",
+        regulator_kl_budget=0.4,
+        rng=3,
     )
     for _ in range(30):
         model.step()
@@ -158,7 +166,9 @@ def test_a_regulator_with_a_pressure_mandate_keeps_kl_within_budget_after_its_fi
 
 
 def test_a_regulator_that_is_not_obeyed_asks_again():
-    model = sociosim.AlignmentModel(n_users=200, beta=6.0, n_regulators=1, audit_every=3, compliance=0.0, rng=1)
+    model = sociosim.AlignmentModel(
+        n_users=200, beta=6.0, n_regulators=1, audit_every=3, compliance=0.0, rng=1
+    )
     for _ in range(12):
         model.step()
     events = model.events_frame()

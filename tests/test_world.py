@@ -79,7 +79,9 @@ def test_true_and_perceived_utility_follow_the_formulas():
     np.testing.assert_allclose(true_utility(cat, v, w), expected)
     perceived = perceived_reward(cat, v, w, polish_bias=0.4, anthro_bias=0.2, flattery_bias=0.1)
     np.testing.assert_allclose(perceived - expected, 0.4 * cat.polish + 0.2 * cat.anthro + 0.1 * cat.agree)
-    many = rating_bias(cat, polish_bias=np.array([0.0, 1.0]), anthro_bias=np.zeros(2), flattery_bias=np.zeros(2))
+    many = rating_bias(
+        cat, polish_bias=np.array([0.0, 1.0]), anthro_bias=np.zeros(2), flattery_bias=np.zeros(2)
+    )
     assert many.shape == (2, 50)
     np.testing.assert_allclose(many[1], cat.polish)
     shifted = w.shifted(value_weight=2.0, harm_weight=3.0)
