@@ -10,9 +10,11 @@ if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import sys; sys.exit(0 if
   rm -rf .venv
   "$python" -m venv .venv
 fi
-.venv/bin/python -m pip install --quiet --upgrade pip
+# pip's notes about this machine's unused local indexes are noise here: drop just those lines
+quiet_pip() { .venv/bin/python -m pip "$@" 2> >(grep -v "^WARNING: Location '.*' is ignored" >&2); }
+quiet_pip install --quiet --upgrade pip
 if [ -n "$extras" ]; then
-  .venv/bin/python -m pip install --quiet -e ".[$extras]"
+  quiet_pip install --quiet -e ".[$extras]"
 else
-  .venv/bin/python -m pip install --quiet -e .
+  quiet_pip install --quiet -e .
 fi
