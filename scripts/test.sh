@@ -13,5 +13,5 @@ if [ ! -x /usr/bin/chromium ]; then
     echo "chromium not found and apt-get unavailable: browser tests will fail" >&2
   fi
 fi
-.venv/bin/ruff check sociosim tests benchmarks viz analysis
+.venv/bin/ruff check .
 .venv/bin/python -m pytest -q "$@"
