@@ -92,8 +92,8 @@ def scenarios() -> None:
 @app.command()
 def describe(
     fmt: Annotated[str, typer.Option("--format", help="text or markdown")] = "text",
-    out: Annotated[Path | None, typer.Option(help="Write the Markdown reference to this file instead.")] = None,
-    check: Annotated[Path | None, typer.Option(help="Exit 1 if this Markdown file is not the current reference.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Write the Markdown reference to this file.")] = None,
+    check: Annotated[Path | None, typer.Option(help="Exit 1 if this Markdown file is stale.")] = None,
 ) -> None:
     """Print the parameter reference: name, default, allowed values, meaning, lever."""
     from .reference import parameter_reference, reference_is_current, write_reference

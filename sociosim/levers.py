@@ -44,7 +44,7 @@ def lever_changes(params: ModelParams, lever: str) -> dict[str, Any]:
             )
         elif name == "calibrate_every":
             value = min(current, target) if current else target
-        elif isinstance(target, bool):
+        elif isinstance(target, bool | str):
             value = target
         else:
             value = max(current, target)
