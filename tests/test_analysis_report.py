@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -127,37 +126,17 @@ def test_cli_report_input_errors_exit_2(tmp_path):
 
 
 @pytest.mark.browser
-def test_report_renders_in_headless_chromium_without_errors(report):
-    chromium = Path("/usr/bin/chromium")
-    if not chromium.exists():
-        pytest.skip("Debian chromium is not installed (apt-get install -y chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
+def test_report_renders_in_headless_chromium_without_errors(report, chromium):
     errors: list[str] = []
     requests: list[str] = []
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=str(chromium),
-            args=[
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        try:
-            page = browser.new_page()
-            page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.on("request", lambda req: requests.append(req.url))
-            page.goto(report.html.as_uri(), wait_until="load")
-            images = page.eval_on_selector_all("img", "els => els.map(e => e.complete && e.naturalWidth > 0)")
-            tables = page.eval_on_selector_all("table", "els => els.length")
-            title = page.title()
-        finally:
-            browser.close()
+    page = chromium.new_page()
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("request", lambda req: requests.append(req.url))
+    page.goto(report.html.as_uri(), wait_until="load")
+    images = page.eval_on_selector_all("img", "els => els.map(e => e.complete && e.naturalWidth > 0)")
+    tables = page.eval_on_selector_all("table", "els => els.length")
+    title = page.title()
     assert errors == []
     assert images and all(images)
     assert tables >= 8 and title.startswith("sociosim report")

@@ -19,28 +19,11 @@ from pathlib import Path
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
-LAUNCH_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 START_TIMEOUT_S = 90
 UI_TIMEOUT_MS = 60_000
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.timeout(400),
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason="needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)",
-    ),
-]
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(400)]
 
 
 def free_port() -> int:
@@ -109,50 +92,42 @@ def step_number(page) -> int:
     return int(re.search(r"\d+", page.inner_text(".sociosim-step")).group())
 
 
-def test_page_runs_in_chromium(server):
-    playwright = pytest.importorskip("playwright.sync_api")
+def test_page_runs_in_chromium(server, chromium):
     port = server
     # the default host is loopback only
     assert listening_addresses(port) == {"0100007F"}, listening_addresses(port)
 
     errors: list[str] = []
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1600, "height": 2600})
-            page.set_default_timeout(UI_TIMEOUT_MS)
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(f"http://127.0.0.1:{port}/", timeout=UI_TIMEOUT_MS)
-            page.wait_for_selector(".sociosim-step")
-            page.wait_for_selector("img.sociosim-figure")
-            assert step_number(page) == 0
-            assert "β 1 " in page.inner_text(".sociosim-settings")
+    page = chromium.new_page(viewport={"width": 1600, "height": 2600})
+    page.set_default_timeout(UI_TIMEOUT_MS)
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"http://127.0.0.1:{port}/", timeout=UI_TIMEOUT_MS)
+    page.wait_for_selector(".sociosim-step")
+    page.wait_for_selector("img.sociosim-figure")
+    assert step_number(page) == 0
+    assert "β 1 " in page.inner_text(".sociosim-settings")
 
-            # move the β slider four notches (0.25 each) with the keyboard, then Reset applies it
-            slider = page.locator(".v-input", has_text="β (optimisation pressure)").locator("[role=slider]")
-            slider.focus()
-            for _ in range(4):
-                page.keyboard.press("ArrowRight")
-            page.get_by_role("button", name="Reset").click()
-            page.wait_for_function(
-                "() => document.querySelector('.sociosim-settings').innerText.includes('β 2 ')"
-            )
+    # move the β slider four notches (0.25 each) with the keyboard, then Reset applies it
+    slider = page.locator(".v-input", has_text="β (optimisation pressure)").locator("[role=slider]")
+    slider.focus()
+    for _ in range(4):
+        page.keyboard.press("ArrowRight")
+    page.get_by_role("button", name="Reset").click()
+    page.wait_for_function("() => document.querySelector('.sociosim-settings').innerText.includes('β 2 ')")
 
-            cell = "[data-measure='true_utility']"
-            before_value = page.inner_text(cell)
-            before_image = page.get_attribute("img.sociosim-figure >> nth=3", "src")
-            for k in range(1, 4):
-                page.get_by_role("button", name="Step").click()
-                page.wait_for_function(
-                    f"() => document.querySelector('.sociosim-step').innerText.trim() === 'Step {k}'"
-                )
-            assert step_number(page) == 3
-            page.wait_for_function(f"() => document.querySelector(\"{cell}\").innerText !== '{before_value}'")
-            assert page.get_attribute("img.sociosim-figure >> nth=3", "src") != before_image
-            time.sleep(1.0)  # let the last images land before the screenshot
-            ARTIFACTS.mkdir(exist_ok=True)
-            page.screenshot(path=str(ARTIFACTS / "viz_page.png"), full_page=True)
-        finally:
-            browser.close()
+    cell = "[data-measure='true_utility']"
+    before_value = page.inner_text(cell)
+    before_image = page.get_attribute("img.sociosim-figure >> nth=3", "src")
+    for k in range(1, 4):
+        page.get_by_role("button", name="Step").click()
+        page.wait_for_function(
+            f"() => document.querySelector('.sociosim-step').innerText.trim() === 'Step {k}'"
+        )
+    assert step_number(page) == 3
+    page.wait_for_function(f"() => document.querySelector(\"{cell}\").innerText !== '{before_value}'")
+    assert page.get_attribute("img.sociosim-figure >> nth=3", "src") != before_image
+    time.sleep(1.0)  # let the last images land before the screenshot
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "viz_page.png"), full_page=True)
     assert errors == [], errors
