@@ -18,9 +18,18 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from .config import ModelParams, ScenarioError, error_from_validation, make_params, resolve_name
+from .config import (
+    ModelParams,
+    ScenarioError,
+    error_from_validation,
+    key_text,
+    make_params,
+    reject_loose_scalars,
+    resolve_name,
+)
 
 SCENARIO_DIR_NAME = "scenarios"
+SCENARIO_TABLES = ("scenario", "run", "params", "design")
 
 
 class ScenarioInfo(BaseModel):
@@ -43,6 +52,11 @@ class RunSettings(BaseModel):
     seed: int = Field(0, ge=0, le=2**63 - 1, description="Root seed of the scenario's runs.")
     replications: int = Field(1, ge=1, le=100_000, description="Runs per design point.")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _check_scalar_types(cls, data: Any) -> Any:
+        return reject_loose_scalars(cls, data)
+
 
 class ParameterRange(BaseModel):
     """A continuous range for Latin hypercube, Sobol and Morris designs."""
@@ -50,6 +64,11 @@ class ParameterRange(BaseModel):
     model_config = ConfigDict(extra="forbid")
     min: float
     max: float
+
+    @model_validator(mode="before")
+    @classmethod
+    def _check_scalar_types(cls, data: Any) -> Any:
+        return reject_loose_scalars(cls, data)
 
     @model_validator(mode="after")
     def _ordered(self) -> ParameterRange:
@@ -68,10 +87,18 @@ class Design(BaseModel):
     samples: int = Field(16, ge=1, le=1_000_000, description="Base sample size of sampled designs.")
     parameters: dict[str, list[Any] | ParameterRange] = Field(default_factory=dict)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _check_scalar_types(cls, data: Any) -> Any:
+        return reject_loose_scalars(cls, data)
+
     @model_validator(mode="after")
     def _consistent(self) -> Design:
         for name, values in self.parameters.items():
-            resolve_name(name)
+            try:
+                resolve_name(name)
+            except ScenarioError as exc:
+                raise ValueError(f"parameters.{key_text(name)}: {exc.message}") from None
             if self.method == "grid" and not isinstance(values, list):
                 raise ValueError(f"parameters.{name}: a grid design needs a list of values")
             if self.method != "grid" and not isinstance(values, ParameterRange):
@@ -90,6 +117,13 @@ class Scenario(BaseModel):
     params: ModelParams = Field(default_factory=ModelParams)
     design: Design | None = None
     source: str | None = Field(None, exclude=True)
+
+    @model_validator(mode="after")
+    def _design_fits_params(self) -> Scenario:
+        """Each design value (grid) or range end (sampled) must be a valid value of its parameter."""
+        if self.design is not None:
+            check_design_values(self.design, self.params)
+        return self
 
     @property
     def name(self) -> str:
@@ -112,10 +146,42 @@ class Scenario(BaseModel):
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def check_design_values(design: Design, params: ModelParams) -> None:
+    """Catch a design that cannot run when the file is loaded, not when the batch reaches the point.
+
+    Each listed grid value, and both ends of each sampled range, is validated alone against
+    the scenario's parameters; a sampled range must be over a numeric parameter. The
+    message names `design.parameters.<name>`. (Combinations of values are checked when a
+    batch expands the design.)
+    """
+    from .design import _check_sampled, _check_sobol_bounds
+
+    for raw_name, values in design.parameters.items():
+        name = resolve_name(raw_name)
+        if isinstance(values, ParameterRange):
+            _check_sampled(name)
+            if design.method in ("sobol", "morris"):
+                _check_sobol_bounds([name], [(values.min, values.max)])
+            kind_int = ModelParams.model_fields[name].annotation is int
+            candidates = [round(v) if kind_int else v for v in (values.min, values.max)]
+        else:
+            candidates = list(values)
+        for value in candidates:
+            try:
+                make_params(params, **{name: value})
+            except ScenarioError as exc:
+                raise ScenarioError(f"design.parameters.{key_text(raw_name)}", exc.message) from None
+
+
 def scenario_from_dict(data: dict[str, Any], *, source: str | None = None) -> Scenario:
     """Validate a parsed scenario document, naming the failing field on error."""
     if not isinstance(data, dict):
         raise ScenarioError("", "a scenario must be a table of tables")
+    for key in data:
+        if key not in SCENARIO_TABLES:
+            raise ScenarioError(
+                key_text(key), f"unknown table; a scenario has the tables {', '.join(SCENARIO_TABLES)}"
+            )
     params = data.get("params", {})
     if not isinstance(params, dict):
         raise ScenarioError("params", "must be a table of parameter = value")
@@ -127,10 +193,10 @@ def scenario_from_dict(data: dict[str, Any], *, source: str | None = None) -> Sc
     try:
         return Scenario(params=params_model, source=source, **rest)
     except ValidationError as exc:
-        err = error_from_validation(exc)
+        err = error_from_validation(exc, model=Scenario)
         raise ScenarioError(err.field, err.message) from None
-    except TypeError as exc:
-        raise ScenarioError("", str(exc)) from None
+    except ScenarioError:
+        raise
 
 
 def library_dirs() -> list[Path]:
@@ -175,6 +241,8 @@ def load_scenario(name_or_path: str | Path | None = None) -> Scenario:
         data = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise ScenarioError("scenario", f"{path} is not UTF-8 text ({exc.reason})") from None
+    except OSError as exc:
+        raise ScenarioError("scenario", f"cannot read {path}: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError("scenario", f"{path} is not valid TOML: {exc}") from None
     scenario = scenario_from_dict(data, source=str(path))

@@ -24,6 +24,7 @@ import os
 import re
 import time
 import uuid
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,7 @@ MARKER = "sociosim-store.json"
 FORMAT = "sociosim-results"
 DATA_TABLES = ("measures", "events", "agents")
 TABLES = ("runs", *DATA_TABLES)
+DAMAGED_DIR = ".damaged"  # where cleanup moves parts with an unreadable file (hidden: never read)
 TMP_RE = re.compile(r"^\.(?P<name>.+)\.tmp-(?P<pid>\d+)-[0-9a-f]+$")
 # Lossless float64: zstd over byte-stream-split floats (no dictionary: float values rarely repeat).
 PARQUET_OPTIONS: dict[str, Any] = {"compression": "zstd", "compression_level": 6}
@@ -128,6 +130,15 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def parquet_readable(path: Path) -> bool:
+    """Whether a Parquet file is whole: its footer parses (a truncated or garbled file fails)."""
+    try:
+        pq.read_metadata(path)
+    except (OSError, ValueError, pa.ArrowException):
+        return False
+    return True
+
+
 def new_part_id() -> str:
     """A part name that sorts by creation time and never collides between writers."""
     return f"{time.time_ns():020d}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
@@ -185,7 +196,22 @@ class ResultStore:
         """Remove leftovers of killed writers: orphan data parts and dead writers' temp files."""
         removed = 0
         with self.lock():
-            committed = {p.stem for p in (self.path / "runs").glob("*.parquet")}
+            damaged = self.damaged_parts()
+            for stem in damaged:
+                for table in TABLES:
+                    source = self.path / table / f"{stem}.parquet"
+                    if source.exists():
+                        target = self.path / DAMAGED_DIR / table
+                        target.mkdir(parents=True, exist_ok=True)
+                        os.replace(source, target / source.name)
+                        removed += 1
+            if damaged:
+                warnings.warn(
+                    f"{self.path}: moved {len(damaged)} damaged part(s) to {DAMAGED_DIR}/ "
+                    "(a file was truncated or unreadable); their runs count as not stored and will be re-run",
+                    stacklevel=2,
+                )
+            committed = self._committed_parts()
             for table in DATA_TABLES:
                 for part in (self.path / table).glob("*.parquet"):
                     if part.stem not in committed:
@@ -206,7 +232,8 @@ class ResultStore:
         """
         cache: dict[str, list[tuple[str, str]]] = self.__dict__.setdefault("_status_cache", {})
         status: dict[str, str] = {}
-        for part in sorted((self.path / "runs").glob("*.parquet")):
+        committed = self._committed_parts()
+        for part in sorted(p for p in (self.path / "runs").glob("*.parquet") if p.stem in committed):
             if part.name not in cache:
                 table = pq.read_table(part, columns=["run_key", "status"])
                 cache[part.name] = list(
@@ -274,8 +301,32 @@ class ResultStore:
             )
 
     # --- reading ------------------------------------------------------------------------
+    def _file_ok(self, path: Path) -> bool:
+        """`parquet_readable`, remembered per file name, size and modification time."""
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            return False
+        key = (str(path), st.st_size, st.st_mtime_ns)
+        checked: dict[tuple[str, int, int], bool] = self.__dict__.setdefault("_readable_cache", {})
+        if key not in checked:
+            checked[key] = parquet_readable(path)
+        return checked[key]
+
+    def damaged_parts(self) -> set[str]:
+        """Parts with a runs record but a file that does not parse (truncated by a crash, a full disk, a bad copy)."""
+        damaged = set()
+        for runs_file in (self.path / "runs").glob("*.parquet"):
+            stem = runs_file.stem
+            files = [self.path / t / f"{stem}.parquet" for t in TABLES]
+            if not all(self._file_ok(f) for f in files if f.exists()):
+                damaged.add(stem)
+        return damaged
+
     def _committed_parts(self) -> set[str]:
-        return {p.stem for p in (self.path / "runs").glob("*.parquet")}
+        """Parts whose runs record exists and whose every file is whole: only these are ever read."""
+        stems = {p.stem for p in (self.path / "runs").glob("*.parquet")}
+        return stems - self.damaged_parts()
 
     def _files(self, table: str, committed: set[str]) -> list[str]:
         return sorted(str(p) for p in (self.path / table).glob("*.parquet") if p.stem in committed)

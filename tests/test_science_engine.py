@@ -31,16 +31,27 @@ def test_gap_grows_with_pressure():
     assert gap[-1] > gap[2] > 0, gap
 
 
-def test_heavy_tailed_style_makes_true_utility_peak_then_fall():
-    utility = curve("true_utility", BETAS, over="beta", seeds=SEEDS)
-    peak = int(np.argmax(utility))
-    assert 0 < peak < len(BETAS) - 1, utility
-    assert utility[-1] < utility[peak] - 0.1, utility
-
-
 def test_gaussian_style_gives_only_regressional_goodhart():
     utility = curve("true_utility", BETAS, over="beta", seeds=SEEDS, bias_tail="gaussian")
     assert np.all(np.diff(utility) > 0), utility
+
+
+# The fall of true utility at beta 8 that DESIGN §1's 4-seed prototype reported is not
+# robust in expectation: over 24 seeds U(8) < U(4) in under half of the catalogues. What
+# holds over every block of seeds tried is the extremal-Goodhart *cap*: with a heavy-tailed
+# style feature true utility stops rising between beta 4 and 8, while with a Gaussian tail
+# (regressional Goodhart only) it keeps rising and ends clearly higher.
+TAIL_BETAS = [2.0, 4.0, 8.0]
+TAIL_SEEDS = range(16)
+
+
+def test_heavy_tailed_style_caps_true_utility_where_a_gaussian_tail_keeps_rising():
+    heavy = curve("true_utility", TAIL_BETAS, over="beta", seeds=TAIL_SEEDS)
+    gaussian = curve("true_utility", TAIL_BETAS, over="beta", seeds=TAIL_SEEDS, bias_tail="gaussian")
+    assert np.all(np.diff(gaussian) > 0.2), gaussian
+    assert heavy[2] - heavy[1] < 0.15, heavy  # the heavy tail's plateau
+    assert (gaussian[2] - gaussian[1]) - (heavy[2] - heavy[1]) > 0.2, (heavy, gaussian)
+    assert gaussian[2] > heavy[2] + 0.3, (heavy, gaussian)
 
 
 def test_full_visibility_and_unbiased_balanced_raters_shrink_the_gap():
