@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Set up sociosim on a bare machine and run the main job: the maps_interventions study
 # (a batch of MAPS levers against no intervention) and its report.
+# Extra arguments go to `sociosim batch`, e.g. `bash scripts/main.sh --replications 20`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup_env.sh
-.venv/bin/sociosim batch maps_interventions --store results/maps_interventions "$@"
-.venv/bin/sociosim report results/maps_interventions --out reports/maps_interventions
+start=$(date +%s)
+.venv/bin/sociosim batch maps_interventions --store results/maps_interventions --workers 2 "$@"
+.venv/bin/sociosim report results/maps_interventions --out reports/maps_interventions --by lever --baseline none
+echo "main job took $(( $(date +%s) - start )) s"
 echo "report: $(pwd)/reports/maps_interventions/report.html"

@@ -18,7 +18,11 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 
 SetOption = Annotated[
     list[str] | None,
-    typer.Option("--set", help="Override a parameter: NAME=VALUE (VALUE as TOML, e.g. 0.5, true, [0.25,0.25,0.25,0.25]).", metavar="NAME=VALUE"),
+    typer.Option(
+        "--set",
+        help="Override a parameter: NAME=VALUE (VALUE as TOML, e.g. 0.5, true, [0.25,0.25,0.25,0.25]).",
+        metavar="NAME=VALUE",
+    ),
 ]
 
 
@@ -52,7 +56,9 @@ def parse_sets(items: list[str] | None) -> dict[str, Any]:
 
 @app.command()
 def run(
-    scenario: Annotated[str | None, typer.Argument(help="Library scenario name or TOML path (default: built-in defaults).")] = None,
+    scenario: Annotated[
+        str | None, typer.Argument(help="Library scenario name or TOML path (default: built-in defaults).")
+    ] = None,
     steps: Annotated[int | None, typer.Option(help="Steps to run (default: the scenario's).")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed (default: the scenario's).")] = None,
     set_: SetOption = None,
@@ -117,10 +123,16 @@ def describe(
 
 @app.command()
 def viz(
-    scenario: Annotated[str | None, typer.Argument(help="Library scenario to open (default: built-in defaults).")] = None,
-    host: Annotated[str, typer.Option(help="Address to listen on (default: this machine only).")] = "127.0.0.1",
+    scenario: Annotated[
+        str | None, typer.Argument(help="Library scenario to open (default: built-in defaults).")
+    ] = None,
+    host: Annotated[
+        str, typer.Option(help="Address to listen on (default: this machine only).")
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8765,
-    dev: Annotated[bool, typer.Option("--dev", help="Solara development mode (reloads on code changes).")] = False,
+    dev: Annotated[
+        bool, typer.Option("--dev", help="Solara development mode (reloads on code changes).")
+    ] = False,
 ) -> None:
     """Watch a simulation in the browser (Mesa SolaraViz page)."""
     from .viz_serve import serve
@@ -134,10 +146,16 @@ def viz(
 
 @app.command()
 def report(
-    store: Annotated[Path, typer.Argument(help="Results store directory (or a .parquet/.csv file of step measures).")],
+    store: Annotated[
+        Path, typer.Argument(help="Results store directory (or a .parquet/.csv file of step measures).")
+    ],
     out: Annotated[Path, typer.Option(help="Directory for report.html, report.md and figures/.")],
-    by: Annotated[str | None, typer.Option(help="Design column whose arms are compared (default: inferred).")] = None,
-    baseline: Annotated[str | None, typer.Option(help="Reference level of --by (default: the scenario's value).")] = None,
+    by: Annotated[
+        str | None, typer.Option(help="Design column whose arms are compared (default: inferred).")
+    ] = None,
+    baseline: Annotated[
+        str | None, typer.Option(help="Reference level of --by (default: the scenario's value).")
+    ] = None,
     title: Annotated[str | None, typer.Option(help="Report title.")] = None,
     last: Annotated[int, typer.Option(help="Steps at the end of each run averaged into its outcome.")] = 10,
 ) -> None:
@@ -155,11 +173,19 @@ def report(
 def batch(
     scenario: Annotated[str, typer.Argument(help="Library scenario name or TOML path.")],
     steps: Annotated[int | None, typer.Option(help="Steps per run (default: the scenario's).")] = None,
-    replications: Annotated[int | None, typer.Option(help="Runs per design point (default: the scenario's).")] = None,
-    workers: Annotated[int | None, typer.Option(help="Parallel workers (> 1 without --executor: processes).")] = None,
+    replications: Annotated[
+        int | None, typer.Option(help="Runs per design point (default: the scenario's).")
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Parallel workers (> 1 without --executor: processes).")
+    ] = None,
     executor: Annotated[str | None, typer.Option(help="serial, processes or dask.")] = None,
-    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address tcp://host:port (implies dask).")] = None,
-    store: Annotated[Path | None, typer.Option(help="Results directory (default: results/<scenario name>).")] = None,
+    scheduler: Annotated[
+        str | None, typer.Option(help="Dask scheduler address tcp://host:port (implies dask).")
+    ] = None,
+    store: Annotated[
+        Path | None, typer.Option(help="Results directory (default: results/<scenario name>).")
+    ] = None,
     set_: SetOption = None,
     snapshot_every: Annotated[int, typer.Option(help="Store user snapshots every K steps (0: none).")] = 0,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,

@@ -141,3 +141,24 @@ def test_report_renders_in_headless_chromium_without_errors(report, chromium):
     assert images and all(images)
     assert tables >= 8 and title.startswith("sociosim report")
     assert all(u.startswith(("file:", "data:")) for u in requests)
+
+
+def test_a_store_with_two_scenario_versions_reports_only_the_latest():
+    from sociosim.analysis.report import latest_batch
+
+    df = pd.DataFrame(
+        {"scenario_hash": ["old", "old", "new", "new"], "run_key": ["a", "b", "c", "c"], "gap": 1.0}
+    )
+
+    class TwoBatches:
+        def runs(self):
+            return pd.DataFrame(
+                {"scenario_hash": ["new", "old"], "committed_at": ["2026-11-26T10:00", "2026-11-25T10:00"]}
+            )
+
+    kept, left_out = latest_batch(df, TwoBatches())
+    assert set(kept.scenario_hash) == {"new"} and left_out == 2
+    with pytest.raises(ValueError, match="several scenario versions"):
+        latest_batch(df, None)
+    same, none_left = latest_batch(df[df.scenario_hash == "old"], None)
+    assert len(same) == 2 and none_left == 0

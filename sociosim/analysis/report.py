@@ -13,7 +13,7 @@ import datetime as dt
 import html
 import importlib.metadata
 import platform
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -95,6 +95,7 @@ class Context:
     n_boot: int
     seed: int
     figure_paths: list[Path] = field(default_factory=list)
+    other_versions: int = 0  # runs of older scenario versions in the store, left out
 
     def figure(self, plot: Callable[..., list[Path]], data: Any, name: str, **kwargs: Any) -> Path:
         """Draw a figure into figures/, remember its files, return the PNG path."""
@@ -199,6 +200,11 @@ def section_overview(ctx: Context) -> Section:
         facts.append(f"last step {steps}; outcomes are means over each run's last {ctx.last} steps")
     facts.append("design varies: " + (", ".join(varying) if varying else "nothing (replications only)"))
     sec.paragraphs.append("; ".join(facts) + ".")
+    if ctx.other_versions:
+        sec.paragraphs.append(
+            f"The store also holds {ctx.other_versions} run(s) of other versions of this scenario "
+            "(another scenario_hash); this report covers only the most recent batch."
+        )
     failed = _failed_runs(ctx)
     if failed is not None and len(failed):
         sec.paragraphs.append(f"{len(failed)} run(s) failed and are left out; see the table below.")
@@ -643,7 +649,7 @@ CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;max-width:1100px;
 margin:2em auto;padding:0 1em;color:#1a1a1a;line-height:1.45}
 h1{font-size:1.6em;margin-bottom:.2em}h2{font-size:1.25em;margin-top:1.8em;border-bottom:1px solid #ccc}
-table.data{border-collapse:collapse;margin:.8em 0;font-size:.85em}
+table.data{border-collapse:collapse;margin:.8em 0;font-size:.85em;display:block;overflow-x:auto;max-width:100%}
 table.data th,table.data td{border:1px solid #d0d0d0;padding:.25em .5em;text-align:left}
 table.data td.num{text-align:right;font-variant-numeric:tabular-nums}
 table.data thead th{background:#f0f0f0}caption{text-align:left;font-weight:600;padding:.3em 0}
@@ -711,6 +717,23 @@ def render_markdown(title: str, sections: list[Section], skipped: dict[str, str]
     return "\n".join(out)
 
 
+def latest_batch(df: pd.DataFrame, store: Any) -> tuple[pd.DataFrame, int]:
+    """The rows of the most recently committed scenario version, and how many runs were left out.
+
+    A store can hold batches of several versions of a scenario (a scenario file edited
+    between runs); mixing them would compare unlike runs.
+    """
+    if "scenario_hash" not in df.columns or df["scenario_hash"].nunique() <= 1:
+        return df, 0
+    if store is None:
+        hashes = ", ".join(sorted(df["scenario_hash"].astype(str).unique()))
+        raise ValueError(f"data: holds runs of several scenario versions (scenario_hash {hashes}); pass one")
+    runs = store.runs()
+    latest = runs.sort_values("committed_at")["scenario_hash"].iloc[-1]
+    keep = df["scenario_hash"] == latest
+    return df[keep], int(df.loc[~keep, "run_key"].nunique())
+
+
 def write_report(
     source: Any,
     out_dir: str | Path,
@@ -721,18 +744,21 @@ def write_report(
     last: int = 10,
     n_boot: int = 2000,
     seed: int = 0,
+    lead_sections: Sequence[Section] = (),
 ) -> ReportResult:
     """Write report.html (self-contained) and report.md (+ figures/) for a store, store path or frame.
 
     `by` names the design column whose arms are compared (default: the first varying
     column other than beta with at most 8 levels); `baseline` its reference level
-    (default: the scenario's own value, else the first level).
+    (default: the scenario's own value, else the first level). `lead_sections` go first,
+    before the generic analyses (a study's claim, say).
     """
     out_dir = Path(out_dir)
     df = load_frame(source)
     if df.empty:
         raise ValueError("store: holds no measures (no finished runs) to report on")
     store = store_of(source)
+    df, other_versions = latest_batch(df, store)
     scenario = design = None
     if store is not None:
         try:
@@ -755,7 +781,8 @@ def write_report(
         raise ValueError("baseline: needs --by (the column whose level it is)")
     fig_dir = out_dir / "figures"
     ctx = Context(df, runs, store, scenario, design, by, baseline, infer_x(runs), fig_dir, last, n_boot, seed)
-    sections: list[Section] = []
+    ctx.other_versions = other_versions
+    sections: list[Section] = list(lead_sections)
     skipped: dict[str, str] = {}
     for build in SECTIONS:
         name = build.__name__.removeprefix("section_")
@@ -777,4 +804,4 @@ def write_report(
     return ReportResult(html_path, md_path, ctx.figure_paths, [s.key for s in sections], skipped)
 
 
-__all__ = ["ReportResult", "write_report", "infer_by", "infer_baseline", "infer_x"]
+__all__ = ["ReportResult", "Section", "write_report", "infer_by", "infer_baseline", "infer_x"]
