@@ -1,6 +1,6 @@
 """Build docs/tutorial.ipynb from the cells below with nbformat (no outputs are stored).
 
-Run from the repository root: `.venv/bin/python docs/dev/build_tutorial.py`.
+Run from the repository root: `.venv/bin/python docs/build_tutorial.py`.
 `tests/test_docs.py` executes the notebook with nbclient, so it cannot rot.
 """
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-OUT = Path(__file__).resolve().parents[1] / "tutorial.ipynb"
+OUT = Path(__file__).resolve().parent / "tutorial.ipynb"
 
 CELLS: list[tuple[str, str]] = [
     (
