@@ -1,0 +1,624 @@
+"""The sections of a batch report: one builder per analysis, each a function of the shared `Context`.
+
+A builder returns a `Section` (paragraphs, captioned tables, figures) or raises `Skip`
+when its inputs are missing; `report.write_report` runs them in `SECTIONS` order.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.metadata
+import platform
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from . import figures as F
+from .cultures import culture_outcomes
+from .discovery import ema_available, ema_version, prim_boxes
+from .effects import compare_policies
+from .frames import (
+    culture_indices,
+    match_level,
+    parameter_columns,
+)
+from .pressure import add_sqrt_kl, gap_vs_pressure, goodhart_table
+from .sensitivity import sensitivity_table
+from .tables import select
+from .trilemma import trilemma_frontier
+
+HEADLINE = (
+    "gap",
+    "true_utility",
+    "proxy",
+    "kl",
+    "gap_shift",
+    "utility_min",
+    "overtrust",
+    "sycophancy",
+    "value_diversity",
+)
+
+
+@dataclass
+class Section:
+    """One report section: a title, paragraphs, captioned tables and figures, or a skip reason."""
+
+    key: str
+    title: str
+    paragraphs: list[str] = field(default_factory=list)
+    tables: list[tuple[str, pd.DataFrame]] = field(default_factory=list)
+    figures: list[tuple[str, Path]] = field(default_factory=list)
+    error: str | None = None
+
+
+class Skip(Exception):
+    """A section does not apply to this data; the message says why."""
+
+
+@dataclass
+class Context:
+    """Everything the section builders share."""
+
+    df: pd.DataFrame
+    runs: pd.DataFrame
+    store: Any
+    scenario: Any
+    design: dict | None
+    by: str | None
+    baseline: Any
+    x: str | None
+    fig_dir: Path
+    last: int
+    n_boot: int
+    seed: int
+    figure_paths: list[Path] = field(default_factory=list)
+    other_versions: int = 0  # runs of older scenario versions in the store, left out
+
+    def figure(self, plot: Callable[..., list[Path]], data: Any, name: str, **kwargs: Any) -> Path:
+        """Draw a figure into figures/, remember its files, return the PNG path."""
+        paths = plot(data, self.fig_dir / name, **kwargs)
+        self.figure_paths.extend(paths)
+        return paths[0]
+
+    def has(self, *columns: str) -> bool:
+        return all(c in self.runs.columns and self.runs[c].notna().any() for c in columns)
+
+
+def package_version(name: str) -> str:
+    """An installed distribution's version, or 'unknown'."""
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def sociosim_version() -> str:
+    """The installed sociosim version, falling back to the package's `__version__`."""
+    version = package_version("sociosim")
+    if version != "unknown":
+        return version
+    try:
+        from .. import __version__
+
+        return f"{__version__} (not installed)"
+    except ImportError:
+        return "unknown"
+
+
+# --- choosing what to compare ----------------------------------------------------------------
+
+
+def infer_by(runs: pd.DataFrame) -> str | None:
+    """The design column to compare arms by: the first varying column other than beta with <= 8 levels."""
+    for col in parameter_columns(runs, varying=True):
+        if col in ("beta", "param_beta"):
+            continue
+        if runs[col].nunique() <= 8:
+            return col
+    return None
+
+
+def infer_baseline(runs: pd.DataFrame, by: str, scenario: Any) -> Any:
+    """The scenario's own value of `by` (else the schema default) when it is a level, else the first level."""
+    from ..config import ModelParams
+
+    name = by.removeprefix("param_")
+    if scenario is not None:
+        value = getattr(getattr(scenario, "params", None), name, None)
+    else:
+        field = ModelParams.model_fields.get(name)
+        value = field.default if field is not None else None
+    if value is not None:
+        try:
+            return match_level(runs[by], value)
+        except ValueError:
+            pass
+    levels = list(pd.unique(runs[by].dropna()))
+    try:
+        return sorted(levels)[0]
+    except TypeError:
+        return sorted(levels, key=str)[0]
+
+
+def infer_x(runs: pd.DataFrame) -> str | None:
+    """Pressure axis: beta when the design varies it, else sqrt(KL) when KL varies across runs."""
+    for col in ("beta", "param_beta"):
+        if col in runs.columns and runs[col].nunique() > 1:
+            return col
+    if "kl" in runs.columns and runs["kl"].nunique() > 2:
+        return "sqrt_kl"
+    return None
+
+
+# --- sections ---------------------------------------------------------------------------------
+
+
+def section_overview(ctx: Context) -> Section:
+    sec = Section("overview", "Scenario")
+    sc = ctx.scenario
+    if sc is not None:
+        info = sc.scenario
+        if info.title:
+            sec.paragraphs.append(f"{info.name}: {info.title}")
+        if info.question:
+            sec.paragraphs.append(f"Question: {info.question}")
+        if info.expected:
+            sec.paragraphs.append(f"Expected: {info.expected}")
+        if info.look_at:
+            sec.paragraphs.append("Look at: " + ", ".join(info.look_at))
+        if info.sources:
+            sec.paragraphs.append("Sources: " + "; ".join(info.sources))
+    runs = ctx.runs
+    n_rep = runs["replicate"].nunique() if "replicate" in runs.columns else 1
+    varying = parameter_columns(runs, varying=True)
+    steps = int(runs["last_step"].max()) if "last_step" in runs.columns and len(runs) else None
+    facts = [f"{len(runs)} finished runs", f"{n_rep} replicate(s) per design point"]
+    if steps is not None:
+        facts.append(f"last step {steps}; outcomes are means over each run's last {ctx.last} steps")
+    facts.append("design varies: " + (", ".join(varying) if varying else "nothing (replications only)"))
+    sec.paragraphs.append("; ".join(facts) + ".")
+    if ctx.other_versions:
+        sec.paragraphs.append(
+            f"The store also holds {ctx.other_versions} run(s) of other versions of this scenario "
+            "(another scenario_hash); this report covers only the most recent batch."
+        )
+    failed = _failed_runs(ctx)
+    if failed is not None and len(failed):
+        sec.paragraphs.append(f"{len(failed)} run(s) failed and are left out; see the table below.")
+        sec.tables.append(("Failed runs", select(failed, ["run_key", "point", "replicate", "error"])))
+    return sec
+
+
+def _failed_runs(ctx: Context) -> pd.DataFrame | None:
+    if ctx.store is None:
+        return None
+    try:
+        runs = ctx.store.runs()
+    except Exception:  # noqa: BLE001 - the runs table is optional for the report
+        return None
+    if runs.empty or "status" not in runs.columns:
+        return None
+    return runs[runs["status"] != "ok"]
+
+
+def section_parameters(ctx: Context) -> Section:
+    sec = Section("parameters", "Parameters")
+    sc = ctx.scenario
+    if sc is None:
+        const = [c for c in parameter_columns(ctx.runs) if ctx.runs[c].nunique(dropna=False) == 1]
+        if not const:
+            raise Skip("no scenario record and no constant parameter columns")
+        table = pd.DataFrame({"parameter": const, "value": [ctx.runs[c].iloc[0] for c in const]})
+        sec.tables.append(("Parameters constant across runs", table))
+        return sec
+    from ..config import ModelParams
+
+    rows = []
+    for name, info in ModelParams.model_fields.items():
+        value = getattr(sc.params, name)
+        if value != info.default:
+            extra = info.json_schema_extra or {}
+            rows.append(
+                {
+                    "parameter": name,
+                    "value": str(value),
+                    "default": str(info.default),
+                    "lever": extra.get("lever", ""),
+                    "meaning": info.description or "",
+                }
+            )
+    if rows:
+        sec.tables.append(("Parameters that differ from the defaults", pd.DataFrame(rows)))
+    else:
+        sec.paragraphs.append("All model parameters are at their defaults.")
+    run = sc.run
+    sec.paragraphs.append(
+        f"Run settings: {run.steps} steps, root seed {run.seed}, {run.replications} replication(s)."
+    )
+    if sc.design is not None and sc.design.parameters:
+        d = sc.design
+        drows = []
+        for name, spec in d.parameters.items():
+            drows.append(
+                {
+                    "parameter": name,
+                    "values": str(spec if isinstance(spec, list) else f"[{spec.min}, {spec.max}]"),
+                }
+            )
+        cap = f"Design: {d.method}" + (f", base sample {d.samples}" if d.method != "grid" else "")
+        sec.tables.append((cap, pd.DataFrame(drows)))
+    return sec
+
+
+def section_outcomes(ctx: Context) -> Section:
+    varying = parameter_columns(ctx.runs, varying=True)
+    measures = [m for m in HEADLINE if ctx.has(m)]
+    if not measures:
+        raise Skip("no headline measures in the data")
+    sec = Section("outcomes", "Outcomes by design point")
+    if varying and ctx.runs.groupby(varying).ngroups <= 60:
+        table = ctx.runs.groupby(varying, sort=True, dropna=False)[measures].mean().reset_index()
+        table.insert(
+            len(varying), "runs", ctx.runs.groupby(varying, sort=True, dropna=False).size().to_numpy()
+        )
+        sec.paragraphs.append("Mean over replicates of each run's outcome.")
+    else:
+        table = ctx.runs[measures].agg(["mean", "std", "min", "max"]).T.reset_index(names="measure")
+        sec.paragraphs.append("Distribution of run outcomes over all runs.")
+    sec.tables.append(("Outcomes", table))
+    return sec
+
+
+def section_effects(ctx: Context) -> Section:
+    if ctx.by is None:
+        raise Skip("no column to compare by (pass --by)")
+    sec = Section("effects", f"Policy comparison: {ctx.by} against {ctx.baseline}")
+    measures = [m for m in HEADLINE if ctx.has(m)]
+    within = ctx.x if ctx.x in ("beta", "param_beta") and ctx.x != ctx.by else None
+    table = compare_policies(
+        ctx.df,
+        by=ctx.by,
+        baseline=ctx.baseline,
+        measures=measures,
+        last=ctx.last,
+        n_boot=ctx.n_boot,
+        seed=ctx.seed,
+    )
+    paired = bool(table["paired"].all()) if len(table) else False
+    sec.paragraphs.append(
+        "Difference of each arm's mean from the baseline's, with bootstrap 95 % CIs over replications "
+        + (
+            "(paired on replicate: arms share seeds, common random numbers; effect size Hedges' g_z of the paired "
+            "differences, g_av against the arms' pooled sd)."
+            if paired
+            else "(unpaired; effect size Hedges' g)."
+        )
+    )
+    cols = [
+        "level",
+        "measure",
+        "n",
+        "mean_baseline",
+        "mean_level",
+        "diff",
+        "diff_lo",
+        "diff_hi",
+        "effect_size",
+        "effect_lo",
+        "effect_hi",
+        "effect_av",
+        "excludes_zero",
+    ]
+    sec.tables.append(("Effects against the baseline", select(table, cols)))
+    sec.figures.append(
+        (
+            "Differences from the baseline (95 % CI; coloured when the CI excludes 0)",
+            ctx.figure(F.plot_effects, table, "effects"),
+        )
+    )
+    if within:
+        strat = compare_policies(
+            ctx.df,
+            by=ctx.by,
+            baseline=ctx.baseline,
+            measures=["gap"],
+            within=within,
+            last=ctx.last,
+            n_boot=ctx.n_boot,
+            seed=ctx.seed,
+        )
+        sec.tables.append(
+            (
+                f"Gap difference at each {within}",
+                select(strat, [within, "level", "n", "diff", "diff_lo", "diff_hi", "effect_size"]),
+            )
+        )
+    return sec
+
+
+def section_cultures(ctx: Context) -> Section:
+    if ctx.by is None:
+        raise Skip("no column to compare by")
+    if not culture_indices(ctx.runs, "utility"):
+        raise Skip("no per-culture utility columns")
+    sec = Section("cultures", "Who gains, who loses: per-culture utility")
+    table = culture_outcomes(
+        ctx.df, by=ctx.by, baseline=ctx.baseline, last=ctx.last, n_boot=ctx.n_boot, seed=ctx.seed
+    )
+    sec.paragraphs.append(
+        "Change in each culture's true utility against the baseline (culture 0 is the dominant annotator "
+        "culture by default); the verdict needs the 95 % CI to exclude 0."
+    )
+    cols = [
+        "level",
+        "culture",
+        "n",
+        "mean_baseline",
+        "mean_level",
+        "diff",
+        "diff_lo",
+        "diff_hi",
+        "effect_size",
+        "verdict",
+    ]
+    sec.tables.append(("Per-culture utility change", select(table, cols)))
+    return sec
+
+
+def section_pressure(ctx: Context) -> Section:
+    if ctx.x is None or not ctx.has("gap"):
+        raise Skip("pressure does not vary (neither beta nor KL)")
+    by = ctx.by if ctx.by != ctx.x else None
+    sec = Section("pressure", "Gap against optimisation pressure")
+    table = gap_vs_pressure(ctx.df, x=ctx.x, by=by, last=ctx.last)
+    sec.paragraphs.append(
+        f"OLS of the gap on {ctx.x} over runs{f', per {by}' if by else ''}; Student-t 95 % CIs. A lever that "
+        "works lowers the slope or the intercept; `slope_nonzero` says whether the gap still grows with pressure."
+    )
+    cols = [
+        "level",
+        "n",
+        "slope",
+        "slope_lo",
+        "slope_hi",
+        "intercept",
+        "intercept_lo",
+        "intercept_hi",
+        "r2",
+        "slope_nonzero",
+    ]
+    sec.tables.append(("Gap against pressure", select(table, cols)))
+    sec.figures.append(
+        (
+            "Gap against pressure with OLS lines and 95 % CI bands",
+            ctx.figure(F.plot_gap_vs_pressure, ctx.df, "gap_vs_pressure", x=ctx.x, by=by, last=ctx.last),
+        )
+    )
+    return sec
+
+
+def section_goodhart(ctx: Context) -> Section:
+    if not ctx.has("kl", "true_utility"):
+        raise Skip("no kl or true_utility")
+    runs = add_sqrt_kl(ctx.runs)
+    if runs["sqrt_kl"].nunique() < 3:
+        raise Skip("KL takes fewer than 3 distinct values")
+    by = ctx.by if ctx.by not in (None, ctx.x, "beta") else None
+    sec = Section("goodhart", "Goodhart curve")
+    table = goodhart_table(ctx.df, by=by, last=ctx.last)
+    sec.paragraphs.append(
+        "True utility against d = √KL per run, fitted by d(a − b·d) (best-of-n form) and d(a − b·log d) "
+        "(KL-tilting form) of Gao et al. (2022); d* is where the fitted curve peaks (∞: no peak)."
+    )
+    sec.tables.append(
+        (
+            "Goodhart fits",
+            select(table, ["level", "form", "a", "a_se", "b", "b_se", "r2", "n", "d_star", "u_star"]),
+        )
+    )
+    sec.figures.append(
+        (
+            "True utility against √KL with both fits",
+            ctx.figure(F.plot_goodhart, ctx.df, "goodhart", by=by, last=ctx.last),
+        )
+    )
+    return sec
+
+
+def section_sycophancy(ctx: Context) -> Section:
+    if ctx.x is None or not ctx.has("sycophancy"):
+        raise Skip("no sycophancy measure or no pressure variation")
+    by = ctx.by if ctx.by != ctx.x else None
+    sec = Section("sycophancy", "Sycophancy against pressure")
+    sec.figures.append(
+        (
+            "Sycophancy E_π[agree] against pressure (mean ± 95 % CI per level)",
+            ctx.figure(F.plot_sycophancy, ctx.df, "sycophancy", x=ctx.x, by=by, last=ctx.last),
+        )
+    )
+    return sec
+
+
+def section_trust(ctx: Context) -> Section:
+    if not ctx.has("trust_mean", "reliability"):
+        raise Skip("no trust_mean or reliability")
+    sec = Section("trust", "Trust calibration")
+    over = ctx.runs["trust_mean"] - ctx.runs["reliability"]
+    sec.paragraphs.append(
+        f"Users' mean trust against the policy's reliability per run; {int((over > 0).sum())} of {len(over)} runs "
+        f"lie above the diagonal (overtrust), mean overtrust {over.mean():.3f}."
+    )
+    sec.figures.append(
+        (
+            "Trust against reliability (above the diagonal: overtrust)",
+            ctx.figure(F.plot_trust_calibration, ctx.df, "trust_calibration", by=ctx.by, last=ctx.last),
+        )
+    )
+    return sec
+
+
+def section_homogenisation(ctx: Context) -> Section:
+    if "step" not in ctx.df.columns or ctx.df["step"].nunique() < 2:
+        raise Skip("no time series")
+    if not any(c in ctx.df.columns for c in ("value_diversity", "culture_separation", "minority_drift")):
+        raise Skip("no homogenisation measures")
+    sec = Section("homogenisation", "Homogenisation over time")
+    sec.figures.append(
+        (
+            "Value diversity, culture separation and minority vs majority drift (mean ± 95 % CI over runs)",
+            ctx.figure(F.plot_homogenisation, ctx.df, "homogenisation", by=ctx.by),
+        )
+    )
+    return sec
+
+
+def section_trilemma(ctx: Context) -> Section:
+    if not ctx.has("kl", "value_capture", "gap_shift") or len(ctx.runs) < 2:
+        raise Skip("needs kl, value_capture and gap_shift over at least 2 runs")
+    frontier = trilemma_frontier(ctx.df, last=ctx.last)
+    sec = Section("trilemma", "The trilemma: optimisation, value capture, generalisation")
+    n_front = int(frontier["pareto"].sum())
+    sec.paragraphs.append(
+        f"{n_front} of {len(frontier)} runs are Pareto-optimal (no other run is at least as good on all three axes "
+        "and better on one)."
+    )
+    varying = parameter_columns(ctx.runs, varying=True)
+    cols = [*varying, "replicate", "optimisation", "value_capture", "generalisation"]
+    sec.tables.append(("Pareto-optimal runs", select(frontier[frontier["pareto"]], cols)))
+    sec.figures.append(
+        (
+            "Trilemma projections, Pareto-optimal runs highlighted",
+            ctx.figure(F.plot_trilemma, frontier, "trilemma"),
+        )
+    )
+    return sec
+
+
+def section_sensitivity(ctx: Context) -> Section:
+    if not ctx.design or ctx.design.get("method") not in ("sobol", "morris"):
+        raise Skip("not a sobol or morris design")
+    method = ctx.design["method"]
+    outcomes = [m for m in ("gap", "true_utility", "overtrust", "utility_min") if ctx.has(m)]
+    tables = [
+        sensitivity_table(ctx.store, outcome=m, problem=ctx.design, last=ctx.last, seed=ctx.seed)
+        for m in outcomes
+    ]
+    sec = Section("sensitivity", f"Global sensitivity ({method})")
+    table = pd.concat(tables, ignore_index=True)
+    if method == "sobol":
+        sec.paragraphs.append(
+            "Sobol first-order (S1) and total (ST) indices with SALib bootstrap 95 % CIs; ST − S1 is the share through interactions."
+        )
+        cols = ["outcome", "name", "S1", "S1_lo", "S1_hi", "ST", "ST_lo", "ST_hi", "interaction"]
+        sec.figures.append((f"Sobol indices of {outcomes[0]}", ctx.figure(F.plot_sobol, tables[0], "sobol")))
+    else:
+        sec.paragraphs.append(
+            "Morris elementary effects: mu* ranks influence, sigma flags interactions or non-linearity."
+        )
+        cols = ["outcome", "name", "mu", "mu_star", "mu_star_conf", "sigma"]
+    sec.tables.append(("Sensitivity indices", select(table, cols)))
+    return sec
+
+
+def section_discovery(ctx: Context) -> Section:
+    if not ema_available():
+        raise Skip("the EMA Workbench is not installed (pip install 'sociosim[ema]')")
+    if not ctx.has("overtrust") or len(ctx.runs) < 20:
+        raise Skip("needs overtrust over at least 20 runs")
+    inputs = [c for c in parameter_columns(ctx.runs, varying=True)]
+    if not inputs:
+        raise Skip("no varying inputs")
+    threshold = float(getattr(getattr(ctx.scenario, "params", None), "audit_overtrust_threshold", 0.15))
+    boxes = prim_boxes(ctx.df, outcome="overtrust", threshold=threshold, inputs=inputs, last=ctx.last)
+    sec = Section("discovery", "Scenario discovery: where overtrust exceeds the audit threshold")
+    n_cases = int((ctx.runs["overtrust"] > threshold).sum())
+    sec.paragraphs.append(
+        f"{n_cases} of {len(ctx.runs)} runs have overtrust > {threshold:g} (the regulator's audit threshold). "
+        "PRIM (EMA Workbench) box: coverage = share of those runs inside it, density = share of runs inside it that are cases."
+    )
+    if boxes.empty:
+        sec.paragraphs.append("PRIM found no box restricting any input.")
+    else:
+        sec.tables.append(
+            (
+                "PRIM box",
+                select(
+                    boxes,
+                    [
+                        "box",
+                        "parameter",
+                        "lower",
+                        "upper",
+                        "categories",
+                        "quasi_p",
+                        "coverage",
+                        "density",
+                        "mass",
+                    ],
+                ),
+            )
+        )
+    return sec
+
+
+def section_provenance(ctx: Context, source: Any) -> Section:
+    sec = Section("provenance", "Provenance")
+    df = ctx.df
+    hashes = (
+        sorted(map(str, pd.unique(df["scenario_hash"].dropna()))) if "scenario_hash" in df.columns else []
+    )
+    if not hashes and ctx.scenario is not None:
+        hashes = [ctx.scenario.content_hash()]
+    rows = [
+        ("source", str(source) if not isinstance(source, pd.DataFrame) else "DataFrame"),
+        (
+            "scenario",
+            ctx.scenario.name
+            if ctx.scenario is not None
+            else ", ".join(map(str, pd.unique(df.get("scenario", pd.Series(dtype=str)).dropna()))),
+        ),
+        ("scenario hash", ", ".join(hashes) or "unknown"),
+    ]
+    if ctx.scenario is not None:
+        rows += [
+            ("root seed", str(ctx.scenario.run.seed)),
+            ("replications (scenario)", str(ctx.scenario.run.replications)),
+        ]
+    if "seed_entropy" in df.columns:
+        rows.append(("seed entropy (stored)", ", ".join(map(str, pd.unique(df["seed_entropy"].dropna())))))
+    if "replicate" in df.columns:
+        rows.append(("replicates in data", str(df["replicate"].nunique())))
+    rows += [
+        ("runs in data", str(len(ctx.runs))),
+        ("analysis window", f"last {ctx.last} steps of each run"),
+        ("bootstrap", f"{ctx.n_boot} resamples, seed {ctx.seed}"),
+        ("sociosim version", sociosim_version()),
+        ("generated (UTC)", dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")),
+        ("python", platform.python_version()),
+    ]
+    for pkg in ("numpy", "pandas", "scipy", "SALib", "matplotlib", "mesa"):
+        rows.append((pkg, package_version(pkg)))
+    rows.append(("ema-workbench", ema_version() or "not installed"))
+    sec.tables.append(("Provenance", pd.DataFrame(rows, columns=["item", "value"])))
+    return sec
+
+
+SECTIONS: tuple[Callable[[Context], Section], ...] = (
+    section_overview,
+    section_parameters,
+    section_outcomes,
+    section_effects,
+    section_cultures,
+    section_pressure,
+    section_goodhart,
+    section_sycophancy,
+    section_trust,
+    section_homogenisation,
+    section_trilemma,
+    section_sensitivity,
+    section_discovery,
+)
