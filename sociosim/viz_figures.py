@@ -1,4 +1,6 @@
-"""Matplotlib figures of the browser view, one function per panel, each a pure function of a model.
+"""Matplotlib figures of the browser view, one function per panel, each drawn from a model's state.
+
+Each model keeps one figure per panel, updated in place each frame (see the figure cache below).
 
 They use `matplotlib.figure.Figure` (no pyplot state), so the page can build them from
 Solara's render threads, and the benchmark and tests can call them without a browser.
@@ -6,13 +8,16 @@ Solara's render threads, and the benchmark and tests can call them without a bro
 
 from __future__ import annotations
 
+import threading
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection
+from matplotlib.colors import to_rgba_array
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
@@ -129,10 +134,81 @@ def _culture_lines(model: AlignmentModel, frame: pd.DataFrame) -> list[tuple[str
     return [(name, culture_label(model, int(name[8:])), culture_colour(int(name[8:]))) for name in names]
 
 
-def _mark_interventions(ax: Any, model: AlignmentModel) -> None:
-    """Vertical lines at the steps where a regulator intervened (dashed red: complied; grey: refused)."""
-    labelled: set[bool] = set()
-    for event in model.events:
+# --- the per-model figure cache -------------------------------------------------------------
+#
+# Building a panel afresh (Figure, axes, ticks, legend) costs more than drawing it, so each
+# model keeps one figure per panel and each frame only updates the artists' data. A panel is
+# rebuilt from scratch when its structure changes (the lines it shows, its legend entries).
+
+
+class PanelFigure(Figure):
+    """A cached panel figure: `savefig` holds the model's lock, so a concurrent update cannot interleave."""
+
+    lock: threading.RLock
+
+    def savefig(self, *args: Any, **kwargs: Any) -> None:
+        with self.lock:
+            super().savefig(*args, **kwargs)
+
+
+@dataclass
+class _Cached:
+    """One panel of one model: its figure, the structure it was built for and the artists to update."""
+
+    signature: Any
+    fig: PanelFigure
+    artists: dict[str, Any] = field(default_factory=dict)
+
+
+_LOCKS_GUARD = threading.Lock()
+_LOCKS: weakref.WeakKeyDictionary[Any, threading.RLock] = weakref.WeakKeyDictionary()
+_PANELS: weakref.WeakKeyDictionary[Any, dict[str, _Cached]] = weakref.WeakKeyDictionary()
+
+
+def model_lock(model: AlignmentModel) -> threading.RLock:
+    """The lock serialising the drawing of one model's panels (Solara and Mesa's play thread may both render)."""
+    with _LOCKS_GUARD:
+        lock = _LOCKS.get(model)
+        if lock is None:
+            lock = _LOCKS[model] = threading.RLock()
+        return lock
+
+
+def _new_figure(model: AlignmentModel) -> PanelFigure:
+    fig = PanelFigure(figsize=FIG_SIZE, dpi=DPI, layout=None)
+    fig.lock = model_lock(model)
+    # an Agg canvas of its own: savefig then keeps its renderer, and with it the text-size cache,
+    # from frame to frame instead of switching to a new canvas (and renderer) on every save
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _cached(model: AlignmentModel, panel: str, signature: Any) -> _Cached | None:
+    entry = _PANELS.get(model, {}).get(panel)
+    return entry if entry is not None and entry.signature == signature else None
+
+
+def _store(model: AlignmentModel, panel: str, entry: _Cached) -> PanelFigure:
+    _PANELS.setdefault(model, {})[panel] = entry
+    return entry.fig
+
+
+# --- the time series ------------------------------------------------------------------------
+
+
+def _event_legend(ax: Any, base_handles: list[Any], base_labels: list[str]) -> None:
+    handles, labels = list(base_handles), list(base_labels)
+    event_h, event_l = ax.get_legend_handles_labels()
+    for h, lab in zip(event_h, event_l, strict=True):
+        if lab not in labels:
+            handles.append(h)
+            labels.append(lab)
+    ax.legend(handles, labels, fontsize=7, loc="best", framealpha=0.8)
+
+
+def _mark_new_interventions(ax: Any, events: list[dict[str, Any]], labelled: set[bool]) -> None:
+    """`_mark_interventions` for the events not drawn yet (`labelled`: the outcomes already in the legend)."""
+    for event in events:
         complied = bool(event["complied"])
         label = None
         if complied not in labelled:
@@ -160,9 +236,62 @@ def _mark_interventions(ax: Any, model: AlignmentModel) -> None:
 
 def timeseries_figure(model: AlignmentModel, panel: str) -> Figure:
     """One panel of measures against the step, with regulator interventions on the time axis."""
+    with model_lock(model):
+        return _timeseries_figure(model, panel)
+
+
+def _timeseries_figure(model: AlignmentModel, panel: str) -> Figure:
     spec = PANELS[panel]
     frame = results_of(model)
-    fig = Figure(figsize=FIG_SIZE, dpi=DPI, layout=None)
+    lines: list[tuple[str, str, str]] = []
+    if len(frame) >= 2 and panel == "cultures":
+        lines = _culture_lines(model, frame)
+    elif len(frame) >= 2:
+        lines = [(name, label, f"C{k}") for k, (name, label) in enumerate(spec.lines) if name in frame]
+    right = [(k, name, label) for k, (name, label) in enumerate(spec.right) if name in frame]
+    signature = (len(frame) < 2, tuple(lines), tuple(right) if spec.right else None)
+    events = list(model.events)
+    entry = _cached(model, panel, signature)
+    if entry is not None and entry.artists.get("events", 0) > len(events):
+        entry = None  # fewer events than drawn: not this history any more
+    if entry is None:
+        entry = _Cached(signature, _new_figure(model))
+        _build_timeseries(entry, spec, panel, frame, lines, right)
+        _store(model, panel, entry)
+    if len(frame) < 2:
+        return entry.fig
+    art = entry.artists
+    ax = art["ax"]
+    steps = frame["step"].to_numpy()
+    for name, line in art["lines"].items():
+        line.set_data(steps, frame[name].to_numpy())
+    for name, line in art["right"].items():
+        line.set_data(steps, frame[name].to_numpy())
+    drawn = art["events"]
+    if len(events) > drawn or "legend" not in art:
+        _mark_new_interventions(ax, events[drawn:], art["labelled"])
+        art["events"] = len(events)
+        _event_legend(ax, art["handles"], art["labels"])
+        art["legend"] = True
+    ax.set_xlim(0, max(10, int(steps[-1])))
+    ax.relim()
+    ax.autoscale_view()
+    if "twin" in art:
+        art["twin"].relim()
+        art["twin"].autoscale_view()
+    return entry.fig
+
+
+def _build_timeseries(
+    entry: _Cached,
+    spec: Panel,
+    panel: str,
+    frame: pd.DataFrame,
+    lines: list[tuple[str, str, str]],
+    right: list[tuple[int, str, str]],
+) -> None:
+    """The parts of a time-series panel that stay from frame to frame; the data come in the update."""
+    fig = entry.fig
     fig.subplots_adjust(**(MARGINS | {"right": 0.88} if spec.right else MARGINS))
     ax = fig.add_subplot()
     ax.set_title(spec.title, fontsize=11, loc="left")
@@ -179,36 +308,33 @@ def timeseries_figure(model: AlignmentModel, panel: str) -> Figure:
             color="#666666",
         )
         ax.set_xlim(0, 10)
-        return fig
+        return
     steps = frame["step"].to_numpy()
     if panel == "cultures":
-        lines = _culture_lines(model, frame)
         ax.axhline(0.0, color="#888888", linewidth=0.8)
-    else:
-        lines = [(name, label, f"C{k}") for k, (name, label) in enumerate(spec.lines) if name in frame]
+    drawn: dict[str, Any] = {}
     for name, label, colour in lines:
         style = ":" if name in {"gap", "overtrust"} else "-"
-        ax.plot(steps, frame[name].to_numpy(), style, color=colour, label=label, linewidth=1.8)
+        (drawn[name],) = ax.plot(
+            steps, frame[name].to_numpy(), style, color=colour, label=label, linewidth=1.8
+        )
     handles, labels = ax.get_legend_handles_labels()
+    twin_lines: dict[str, Any] = {}
+    art: dict[str, Any] = {"ax": ax, "lines": drawn, "right": twin_lines, "events": 0, "labelled": set()}
     if spec.right:
         twin = ax.twinx()
-        for k, (name, label) in enumerate(spec.right):
-            if name in frame:
-                twin.plot(steps, frame[name].to_numpy(), "--", color=f"C{k + 4}", label=label, linewidth=1.8)
+        for k, name, label in right:
+            (twin_lines[name],) = twin.plot(
+                steps, frame[name].to_numpy(), "--", color=f"C{k + 4}", label=label, linewidth=1.8
+            )
         twin.set_ylabel(spec.right_label, fontsize=9)
         more_h, more_l = twin.get_legend_handles_labels()
         handles, labels = handles + more_h, labels + more_l
-    _mark_interventions(ax, model)
-    event_h, event_l = ax.get_legend_handles_labels()
-    for h, lab in zip(event_h, event_l, strict=True):
-        if lab not in labels:
-            handles.append(h)
-            labels.append(lab)
-    ax.set_xlim(0, max(10, int(steps[-1])))
+        art["twin"] = twin
+    art["handles"], art["labels"] = handles, labels
     few_ticks(ax)
     ax.grid(alpha=0.3)
-    ax.legend(handles, labels, fontsize=7, loc="best", framealpha=0.8)
-    return fig
+    entry.artists = art
 
 
 # --- the society and the model --------------------------------------------------------------
@@ -216,13 +342,46 @@ def timeseries_figure(model: AlignmentModel, panel: str) -> Figure:
 
 def society_figure(model: AlignmentModel) -> Figure:
     """The users' network: colour = culture, size and opacity = trust; churned users as grey crosses."""
+    with model_lock(model):
+        return _society_figure(model)
+
+
+def _society_figure(model: AlignmentModel) -> Figure:
     layout = layout_for(model)
     users = model.users
     drawn = layout.users
     culture = users.culture[drawn]
     trust = np.clip(users.trust[drawn], 0.0, 1.0)
     active = users.active[drawn]
-    fig = Figure(figsize=FIG_SIZE, dpi=DPI, layout=None)
+    n_colours = int(users.culture.max()) + 1
+    colours = np.array([culture_colour(int(c)) for c in range(n_colours)])[culture]
+    rgba = np.zeros((len(drawn), 4))
+    rgba[:] = to_rgba_array(colours)
+    rgba[:, 3] = 0.25 + 0.75 * trust
+    on = active
+    any_off = bool((~on).any())
+    labels = tuple(culture_label(model, c) for c in range(model.cultures.count))
+    signature = (id(layout), len(drawn), layout.total_users, any_off, labels)
+    entry = _cached(model, "network", signature)
+    if entry is None:
+        entry = _Cached(signature, _new_figure(model))
+        _build_society(entry, model, layout, labels)
+        _store(model, "network", entry)
+    art = entry.artists
+    xy = layout.xy
+    art["on"].set_offsets(xy[on])
+    art["on"].set_sizes(4 + 40 * trust[on])
+    art["on"].set_facecolors(rgba[on])
+    if any_off:
+        art["off"].set_offsets(xy[~on])
+    art["text"].set_text(f"mean trust {users.trust.mean():.2f} · still using {users.active.mean():.0%}")
+    return entry.fig
+
+
+def _build_society(entry: _Cached, model: AlignmentModel, layout: Any, labels: tuple[str, ...]) -> None:
+    drawn = layout.users
+    any_off = entry.signature[3]
+    fig = entry.fig
     fig.subplots_adjust(left=0.01, right=0.72, bottom=0.08, top=0.84)
     ax = fig.add_subplot()
     shown = (
@@ -236,18 +395,13 @@ def society_figure(model: AlignmentModel) -> Figure:
     if len(layout.edges):
         segments = layout.xy[layout.edges]
         ax.add_collection(LineCollection(segments, colors="#b0b0b0", linewidths=0.3, alpha=0.35, zorder=0))
-    colours = np.array([culture_colour(int(c)) for c in range(int(users.culture.max()) + 1)])[culture]
-    rgba = np.zeros((len(drawn), 4))
-    from matplotlib.colors import to_rgba_array
-
-    rgba[:] = to_rgba_array(colours)
-    rgba[:, 3] = 0.25 + 0.75 * trust
-    on = active
-    ax.scatter(layout.xy[on, 0], layout.xy[on, 1], s=4 + 40 * trust[on], c=rgba[on], linewidths=0, zorder=1)
-    if (~on).any():
-        ax.scatter(
-            layout.xy[~on, 0],
-            layout.xy[~on, 1],
+    # every drawn user is in one of the two scatters, so the data limits are the layout's and stay put
+    art: dict[str, Any] = {}
+    art["on"] = ax.scatter(layout.xy[:, 0], layout.xy[:, 1], s=4, c="#000000", linewidths=0, zorder=1)
+    if any_off:
+        art["off"] = ax.scatter(
+            layout.xy[:, 0],
+            layout.xy[:, 1],
             s=10,
             c="#888888",
             marker="x",
@@ -255,35 +409,28 @@ def society_figure(model: AlignmentModel) -> Figure:
             zorder=1,
             label="stopped using the model",
         )
-    for c in range(model.cultures.count):
-        ax.scatter([], [], s=30, color=culture_colour(c), label=culture_label(model, c))
+    for c, label in enumerate(labels):
+        ax.scatter([], [], s=30, color=culture_colour(c), label=label)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
     ax.set_aspect("equal")
     ax.set_xticks([])
     ax.set_yticks([])
     for side in ax.spines.values():
         side.set_visible(False)
-    ax.text(
-        0.0,
-        -0.02,
-        f"mean trust {users.trust.mean():.2f} · still using {users.active.mean():.0%}",
-        transform=ax.transAxes,
-        fontsize=8,
-        va="top",
-    )
-    return fig
+    art["text"] = ax.text(0.0, -0.02, "", transform=ax.transAxes, fontsize=8, va="top")
+    entry.artists = art
 
 
 def policy_figure(model: AlignmentModel) -> Figure:
     """The policy over the response catalogue on quality × polish: bigger, darker = said more often."""
+    with model_lock(model):
+        return _policy_figure(model)
+
+
+def _policy_figure(model: AlignmentModel) -> Figure:
     cat = model.catalogue
     policy = np.asarray(model.policy)
     m = len(policy)
-    fig = Figure(figsize=FIG_SIZE, dpi=DPI, layout=None)
-    fig.subplots_adjust(**MARGINS)
-    ax = fig.add_subplot()
-    ax.set_title("What the model says: each dot a possible answer", fontsize=11, loc="left")
-    ax.scatter(cat.quality, cat.polish, s=3, color="#cccccc", linewidths=0, zorder=0)
     weight = policy * m  # 1 = as often as the untrained base model
     order = np.argsort(weight)
     size = np.clip(6.0 * weight, 0.0, 700.0)
@@ -296,14 +443,40 @@ def policy_figure(model: AlignmentModel) -> Figure:
     rgba[:, 1] = 0.35 * (1.0 - level)
     rgba[:, 2] = 0.75 * (1.0 - level)
     rgba[:, 3] = alpha
-    ax.scatter(cat.quality[order], cat.polish[order], s=size[order], c=rgba[order], linewidths=0, zorder=1)
     frame = results_of(model)
-    if not frame.empty and {"quality", "polish"} <= set(frame.columns):
-        ax.plot(frame["quality"], frame["polish"], color="#222222", linewidth=1.0, alpha=0.7, zorder=2)
-    mean_q, mean_p = float(policy @ cat.quality), float(policy @ cat.polish)
-    ax.scatter(
-        [mean_q],
-        [mean_p],
+    has_path = not frame.empty and {"quality", "polish"} <= set(frame.columns)
+    signature = (id(cat), m, has_path)
+    entry = _cached(model, "policy", signature)
+    if entry is None:
+        entry = _Cached(signature, _new_figure(model))
+        _build_policy(entry, cat, has_path)
+        _store(model, "policy", entry)
+    art = entry.artists
+    art["points"].set_offsets(np.column_stack([cat.quality[order], cat.polish[order]]))
+    art["points"].set_sizes(size[order])
+    art["points"].set_facecolors(rgba[order])
+    if has_path:
+        art["path"].set_data(frame["quality"].to_numpy(), frame["polish"].to_numpy())
+    art["mean"].set_offsets([[float(policy @ cat.quality), float(policy @ cat.polish)]])
+    ax = art["ax"]
+    ax.relim()
+    ax.autoscale_view()
+    return entry.fig
+
+
+def _build_policy(entry: _Cached, cat: Any, has_path: bool) -> None:
+    fig = entry.fig
+    fig.subplots_adjust(**MARGINS)
+    ax = fig.add_subplot()
+    ax.set_title("What the model says: each dot a possible answer", fontsize=11, loc="left")
+    ax.scatter(cat.quality, cat.polish, s=3, color="#cccccc", linewidths=0, zorder=0)
+    art: dict[str, Any] = {"ax": ax}
+    art["points"] = ax.scatter(cat.quality, cat.polish, s=1.0, c="#000000", linewidths=0, zorder=1)
+    if has_path:
+        (art["path"],) = ax.plot([], [], color="#222222", linewidth=1.0, alpha=0.7, zorder=2)
+    art["mean"] = ax.scatter(
+        [0.0],
+        [0.0],
         marker="*",
         s=180,
         color="#ffd700",
@@ -319,7 +492,7 @@ def policy_figure(model: AlignmentModel) -> Figure:
     ax.set_ylabel("polish: style, confidence →")
     few_ticks(ax)
     ax.grid(alpha=0.3)
-    return fig
+    entry.artists = art
 
 
 FIGURES = {
@@ -334,8 +507,9 @@ def render_all(model: AlignmentModel) -> dict[str, bytes]:
     import io
 
     images: dict[str, bytes] = {}
-    for name, build in FIGURES.items():
-        buffer = io.BytesIO()
-        build(model).savefig(buffer, **PNG_OPTIONS)
-        images[name] = buffer.getvalue()
+    with model_lock(model):
+        for name, build in FIGURES.items():
+            buffer = io.BytesIO()
+            build(model).savefig(buffer, **PNG_OPTIONS)
+            images[name] = buffer.getvalue()
     return images
