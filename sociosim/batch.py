@@ -142,17 +142,6 @@ def _default_run_fn() -> Callable[..., Any]:
     return run_model
 
 
-def _blas_single_thread():
-    """Pin BLAS to one thread so float reductions are the same in every executor."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - optional
-        import contextlib
-
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
-
-
 def run_one(
     spec: RunSpec, *, steps: int, agent_snapshot_every: int = 0, run_fn: Callable[..., Any] | None = None
 ) -> RunOutput:
@@ -161,14 +150,14 @@ def run_one(
     start, cpu_start = time.perf_counter(), time.process_time()
     try:
         params = ModelParams.model_validate(spec.params)
-        with _blas_single_thread():
-            result = fn(
-                params,
-                steps=steps,
-                seed=np.random.SeedSequence(spec.entropy, spawn_key=spec.spawn_key),
-                agent_snapshot_every=agent_snapshot_every,
-                progress=False,
-            )
+        # run_model pins BLAS to one thread itself, so every executor gives the same bits
+        result = fn(
+            params,
+            steps=steps,
+            seed=np.random.SeedSequence(spec.entropy, spawn_key=spec.spawn_key),
+            agent_snapshot_every=agent_snapshot_every,
+            progress=False,
+        )
     except Exception as exc:  # noqa: BLE001 - recorded as a failed run, the batch goes on
         tb = traceback.extract_tb(exc.__traceback__)
         where = f" (at {Path(tb[-1].filename).name}:{tb[-1].lineno})" if tb else ""

@@ -55,13 +55,15 @@ class StoreError(ScenarioError):
 
 @functools.lru_cache(maxsize=1)
 def sociosim_version() -> str:
-    """The installed sociosim version (or 'unknown' when run from a bare checkout)."""
+    """The installed sociosim version, or the package's `__version__` marked as not installed."""
     from importlib.metadata import PackageNotFoundError, version
 
     try:
         return version("sociosim")
     except PackageNotFoundError:  # pragma: no cover - bare checkout
-        return "unknown"
+        from . import __version__
+
+        return f"{__version__} (not installed)"
 
 
 def _fsync_dir(path: Path) -> None:

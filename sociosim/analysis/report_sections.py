@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..store import sociosim_version
 from . import figures as F
 from .cultures import culture_outcomes
 from .discovery import ema_available, ema_version, prim_boxes
@@ -93,19 +94,6 @@ def package_version(name: str) -> str:
     try:
         return importlib.metadata.version(name)
     except importlib.metadata.PackageNotFoundError:
-        return "unknown"
-
-
-def sociosim_version() -> str:
-    """The installed sociosim version, falling back to the package's `__version__`."""
-    version = package_version("sociosim")
-    if version != "unknown":
-        return version
-    try:
-        from .. import __version__
-
-        return f"{__version__} (not installed)"
-    except ImportError:
         return "unknown"
 
 
