@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from sociosim.batch import run_batch
-from sociosim.store import open_store
+from sociosim.batch.execute import run_batch
+from sociosim.batch.store import open_store
 
 OUT = Path(__file__).resolve().parent / "out"
 CONFIGS = (

@@ -40,7 +40,7 @@ def measure(
 ) -> dict:
     """Build and time sociosim at `n` users, then the reference (and the naive model if naive_steps)."""
     from sociosim import AlignmentModel
-    from sociosim.network import build_network, row_normalised
+    from sociosim.model.network import build_network, row_normalised
 
     from .naive_mesa import NaiveUsersModel
     from .reference import ReferenceUsers

@@ -1,7 +1,7 @@
 """Browser view render time at 10,000 users: one step of the page's server-side work (issue 6).
 
 Measures, per step after a warm-up, (a) `model.step()`, (b) building every panel as the PNG
-the browser receives (`sociosim.viz_figures.render_all`), and (c) re-rendering every page
+the browser receives (`sociosim.viz.panels.render_all`), and (c) re-rendering every page
 component with `solara.render` after Mesa's `force_update()`, which is what the server
 does for each Step or play tick. Reports the median wall time and the median CPU time of
 this process (CPU time is the fairer figure on a shared, busy machine). Target: under 1 s.
@@ -36,9 +36,9 @@ def main() -> None:
     import solara
     from mesa.visualization.utils import force_update
 
-    from sociosim.viz_app import COMPONENTS
-    from sociosim.viz_figures import render_all
-    from sociosim.viz_support import VizModel, layout_for
+    from sociosim.viz.controls import VizModel, layout_for
+    from sociosim.viz.page import COMPONENTS
+    from sociosim.viz.panels import render_all
 
     build_wall, _ = timed(lambda: VizModel(n_users=args.users, regulator=True))
     model = VizModel(n_users=args.users, regulator=True)

@@ -41,7 +41,7 @@ import pandas as pd
 
 import sociosim
 from sociosim.analysis import compare_policies, gap_vs_pressure, summarise_runs
-from sociosim.scenario import library, load_scenario
+from sociosim.config.scenario import library, load_scenario
 
 pd.set_option("display.width", 120)
 workdir = Path(tempfile.mkdtemp(prefix="sociosim-tutorial-"))
@@ -211,7 +211,7 @@ nothing.""",
     ),
     (
         "code",
-        """from sociosim.viz_serve import viz_command
+        """from sociosim.viz.serve import viz_command
 
 print(" ".join(viz_command()))""",
     ),

@@ -1,33 +1,24 @@
 """sociosim: agent-based simulation of why feedback-based AI alignment fails, built on Mesa.
 
-Public names (DESIGN §7): `run`, `AlignmentModel`, `load_scenario`, `run_batch`.
+Public names (DESIGN §7): `run`, `AlignmentModel`, `load_scenario`, `run_batch`. They are
+imported on first use, so `import sociosim` stays cheap.
 """
 
-from .config import ModelParams, ScenarioError, make_params
-from .model import AlignmentModel
-from .runner import RunResult, run, run_model, run_scenario
-from .scenario import Scenario, load_scenario
+from sociosim._lazy import lazy_exports
+from sociosim._version import __version__
 
-__version__ = "0.1.0"
-
-
-def run_batch(*args, **kwargs):
-    """Run a scenario batch (sweep x replications) into a Parquet store; see `sociosim.batch`."""
-    from .batch import run_batch as _run_batch
-
-    return _run_batch(*args, **kwargs)
-
-
-__all__ = [
-    "AlignmentModel",
-    "ModelParams",
-    "RunResult",
-    "Scenario",
-    "ScenarioError",
-    "load_scenario",
-    "make_params",
-    "run",
-    "run_batch",
-    "run_model",
-    "run_scenario",
-]
+_EXPORTS = {
+    "AlignmentModel": "sociosim.model.model",
+    "ModelParams": "sociosim.config.params",
+    "make_params": "sociosim.config.params",
+    "ScenarioError": "sociosim.errors",
+    "Scenario": "sociosim.config.scenario",
+    "load_scenario": "sociosim.config.scenario",
+    "RunResult": "sociosim.runner",
+    "run": "sociosim.runner",
+    "run_model": "sociosim.runner",
+    "run_scenario": "sociosim.runner",
+    "run_batch": "sociosim.batch.execute",
+}
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+__all__ = ["__version__", *_EXPORTS]

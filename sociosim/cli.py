@@ -8,11 +8,14 @@ from __future__ import annotations
 import sys
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from .config import ScenarioError
+if TYPE_CHECKING:
+    import pandas as pd
+
+from sociosim.errors import ScenarioError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 
@@ -54,6 +57,42 @@ def parse_sets(items: list[str] | None) -> dict[str, Any]:
     return overrides
 
 
+# The final measures `sociosim run` prints (a choice of what to show; meanings live in the registry).
+SUMMARY_COLUMNS = (
+    "proxy",
+    "true_utility",
+    "gap",
+    "kl",
+    "gap_shift",
+    "utility_min",
+    "sycophancy",
+    "polish",
+    "harm",
+    "annotator_agreement",
+    "trust_mean",
+    "overtrust",
+    "active_share",
+    "value_diversity",
+    "culture_separation",
+    "dominant_pull",
+)
+
+
+def summary_table(measures: pd.DataFrame) -> None:
+    """Print the final step's key measures as a table."""
+    from rich.console import Console  # imported here: `sociosim --help` stays fast
+    from rich.table import Table
+
+    last = measures.iloc[-1]
+    table = Table(title=f"final measures (step {int(last['step'])})")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    for name in SUMMARY_COLUMNS:
+        if name in measures:
+            table.add_row(name, f"{last[name]:.4f}")
+    Console().print(table)
+
+
 @app.command()
 def run(
     scenario: Annotated[
@@ -66,14 +105,14 @@ def run(
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar or summary.")] = False,
 ) -> None:
     """Run one simulation and print a summary of its final measures."""
-    from .runner import run_scenario, summary_table
+    from sociosim.runner import run_scenario
 
     try:
         result = run_scenario(scenario, steps=steps, seed=seed, progress=not quiet, **parse_sets(set_))
     except ScenarioError as exc:
         fail(str(exc))
     if out is not None:
-        from .io import write_frame
+        from sociosim.io import write_frame
 
         write_frame(result.measures, out)
     if not quiet:
@@ -85,7 +124,7 @@ def run(
 @app.command()
 def scenarios() -> None:
     """List the scenario library, one line each."""
-    from .scenario import library, load_scenario
+    from sociosim.config.scenario import library, load_scenario
 
     for name, path in library().items():
         try:
@@ -102,7 +141,7 @@ def describe(
     check: Annotated[Path | None, typer.Option(help="Exit 1 if this Markdown file is stale.")] = None,
 ) -> None:
     """Print the parameter reference: name, default, allowed values, meaning, lever."""
-    from .reference import parameter_reference, reference_is_current, write_reference
+    from sociosim.config.describe import parameter_reference, reference_is_current, write_reference
 
     if fmt not in {"text", "markdown"}:
         fail(f"--format: must be text or markdown, got {fmt!r}")
@@ -135,7 +174,7 @@ def viz(
     ] = False,
 ) -> None:
     """Watch a simulation in the browser (Mesa SolaraViz page)."""
-    from .viz_serve import serve
+    from sociosim.viz.serve import serve
 
     try:
         code = serve(scenario, host=host, port=port, production=not dev)
@@ -160,7 +199,7 @@ def report(
     last: Annotated[int, typer.Option(help="Steps at the end of each run averaged into its outcome.")] = 10,
 ) -> None:
     """Write a self-contained HTML report (and Markdown) of a batch: tables, figures, provenance."""
-    from .analysis.report import write_report
+    from sociosim.analysis.report import write_report
 
     try:
         result = write_report(store, out, title=title, by=by, baseline=baseline, last=last)
@@ -191,7 +230,7 @@ def batch(
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
 ) -> None:
     """Run a scenario's design × replications into a results store; exit 1 if any run failed."""
-    from .batch import run_batch
+    from sociosim.batch.execute import run_batch
 
     try:
         result = run_batch(
@@ -222,7 +261,7 @@ def query(
     csv: Annotated[bool, typer.Option("--csv", help="Print CSV instead of a table.")] = False,
 ) -> None:
     """Query a results store with DuckDB SQL and print the result."""
-    from .store import open_store
+    from sociosim.batch.store import open_store
 
     try:
         frame = open_store(store).query(sql)

@@ -1,7 +1,8 @@
 """Input errors that name the field: `ScenarioError` and the words for what a field allows.
 
 pydantic's reports are turned into one line, `field.path: must be <allowed>, got <value>`,
-so the CLI can print them as they are and scripts can read `error.field`.
+so the CLI can print them as they are and scripts can read `error.field`. This module
+imports no other sociosim module: the schema to word a message by is passed in.
 """
 
 from __future__ import annotations
@@ -15,13 +16,6 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
-
-
-def _params_model() -> type[BaseModel]:
-    """The flat parameter schema (imported late: the schema itself uses these helpers)."""
-    from .config import ModelParams
-
-    return ModelParams
 
 
 def one_line(text: str) -> str:
@@ -138,9 +132,19 @@ def _kind_text(annotation: Any) -> str | None:
     return None
 
 
-def describe_field(name: str, model: type[BaseModel] | None = None) -> str:
-    """The allowed values of one field (of `ModelParams` unless `model` is given), in words."""
-    field = (model or _params_model()).model_fields[name]
+def _literal_choices(annotation: Any) -> tuple[Any, ...]:
+    """The choices of a `list[Literal[...]]` annotation (optionally within a union), else ()."""
+    for candidate in (annotation, *typing.get_args(annotation)):
+        if typing.get_origin(candidate) is list:
+            (item,) = typing.get_args(candidate) or (None,)
+            if typing.get_origin(item) is Literal:
+                return typing.get_args(item)
+    return ()
+
+
+def describe_field(name: str, model: type[BaseModel]) -> str:
+    """The allowed values of field `name` of `model`, in words."""
+    field = model.model_fields[name]
     annotation = field.annotation
     args = getattr(annotation, "__args__", ())
     literal_values = [a for a in args if isinstance(a, str)]
@@ -152,11 +156,10 @@ def describe_field(name: str, model: type[BaseModel] | None = None) -> str:
     if kind is None:
         kind = _kind_text(annotation)
     if kind is None:
+        choices = _literal_choices(annotation)
+        if choices:
+            return "a list drawn from " + ", ".join(repr(f) for f in choices)
         text = str(annotation).replace("typing.", "")
-        if "list[typing.Literal" in str(annotation) or "Literal" in text:
-            from .config import FEATURES
-
-            return "a list drawn from " + ", ".join(repr(f) for f in FEATURES)
         kind = (
             "a list of numbers"
             if "list[float]" in text
@@ -209,15 +212,16 @@ def _pick_error(errors: list[Any]) -> Any:
 
 
 def error_from_validation(
-    exc: ValidationError, prefix: str = "", *, model: type[BaseModel] | None = None
+    exc: ValidationError, prefix: str = "", *, model: type[BaseModel], flat: type[BaseModel] | None = None
 ) -> ScenarioError:
     """Turn pydantic's report into one line naming the field path and its allowed values.
 
-    `model` is the model that was validated (default `ModelParams`); nested tables are
-    followed, so `run.steps` or `design.parameters.beta.min` is described by its own range.
+    `model` is the model that was validated; nested tables are followed, so `run.steps` or
+    `design.parameters.beta.min` is described by its own range. `flat` is the flat parameter
+    schema: an unknown key of it is an "unknown parameter", and a check may name its fields.
     """
     error = _pick_error(exc.errors())
-    root = model or _params_model()
+    root = model
     owner: type[BaseModel] | None = root  # the model the next location part belongs to
     container: Any = None  # the annotation of the last container walked into
     holder, name = root, None  # the model and name of the innermost field reached
@@ -242,7 +246,7 @@ def error_from_validation(
     got = error.get("input")
     kind = error.get("type")
     if kind == "extra_forbidden":
-        if holder is _params_model():
+        if flat is not None and holder is flat:
             return ScenarioError(path, "unknown parameter; `sociosim describe` lists all")
         parent = holder if len(parts) > 1 else root
         if name is not None and len(parts) > 1:
@@ -255,7 +259,7 @@ def error_from_validation(
         checked = owner or (holder if not parts else None) or root
         if sep and head.split(".")[0] in checked.model_fields:
             return ScenarioError(".".join(p for p in (path, head) if p), rest)
-        if sep and head in _params_model().model_fields:
+        if sep and flat is not None and head in flat.model_fields:
             return ScenarioError(f"{prefix}.{head}" if prefix else head, rest)
         return ScenarioError(path or prefix, message)
     if name is not None:

@@ -13,9 +13,10 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from .config import ModelParams, ScenarioError
-from .model import AlignmentModel
-from .scenario import Scenario, load_scenario
+from sociosim.config.params import ModelParams
+from sociosim.config.scenario import Scenario, load_scenario
+from sociosim.errors import ScenarioError
+from sociosim.model.model import AlignmentModel
 
 
 @dataclass
@@ -85,38 +86,3 @@ def run(
 ) -> pd.DataFrame:
     """Run a scenario once and return its measures: one row per step, the DESIGN §4 columns."""
     return run_scenario(scenario, steps=steps, seed=seed, **overrides).measures
-
-
-SUMMARY_COLUMNS = (
-    "proxy",
-    "true_utility",
-    "gap",
-    "kl",
-    "gap_shift",
-    "utility_min",
-    "sycophancy",
-    "polish",
-    "harm",
-    "annotator_agreement",
-    "trust_mean",
-    "overtrust",
-    "active_share",
-    "value_diversity",
-    "culture_separation",
-    "dominant_pull",
-)
-
-
-def summary_table(measures: pd.DataFrame) -> None:
-    """Print the final step's key measures as a table."""
-    from rich.console import Console
-    from rich.table import Table
-
-    last = measures.iloc[-1]
-    table = Table(title=f"final measures (step {int(last['step'])})")
-    table.add_column("measure")
-    table.add_column("value", justify="right")
-    for name in SUMMARY_COLUMNS:
-        if name in measures:
-            table.add_row(name, f"{last[name]:.4f}")
-    Console().print(table)

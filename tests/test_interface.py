@@ -9,7 +9,8 @@ import pytest
 
 import sociosim
 from sociosim.cli import parse_sets
-from sociosim.config import ScenarioError, make_params
+from sociosim.config.params import make_params
+from sociosim.errors import ScenarioError
 
 # every §7 override name with a valid non-default value
 SECTION7 = {

@@ -1,3 +1,3 @@
-"""The sociosim browser view for `solara run viz/app.py`; the page lives in `sociosim.viz_app`."""
+"""The sociosim browser view for `solara run viz/app.py`; the page lives in `sociosim.viz.page`."""
 
-from sociosim.viz_app import Page  # noqa: F401
+from sociosim.viz.page import Page  # noqa: F401

@@ -5,14 +5,14 @@ Every function takes the tidy step-level frame of a batch store (or its per-run 
 `load_frame` accepts a store, a store path, a .parquet/.csv file or a DataFrame.
 """
 
-from .cultures import culture_outcomes, trajectories
-from .discovery import ema_available, ema_model, prim_boxes
-from .effects import compare_policies
-from .frames import load_frame, measure_columns, parameter_columns, summarise_runs
-from .pressure import GoodhartFit, fit_goodhart, gap_vs_pressure, goodhart_table
-from .report import ReportResult, write_report
-from .sensitivity import morris_screening, sensitivity_table, sobol_indices
-from .trilemma import pareto_mask, trilemma_frontier
+from sociosim.analysis.cultures import culture_outcomes, trajectories
+from sociosim.analysis.discovery import ema_available, ema_model, prim_boxes
+from sociosim.analysis.effects import compare_policies
+from sociosim.analysis.frames import load_frame, measure_columns, parameter_columns, summarise_runs
+from sociosim.analysis.pressure import GoodhartFit, fit_goodhart, gap_vs_pressure, goodhart_table
+from sociosim.analysis.report import ReportResult, write_report
+from sociosim.analysis.sensitivity import morris_screening, sensitivity_table, sobol_indices
+from sociosim.analysis.trilemma import pareto_mask, trilemma_frontier
 
 __all__ = [
     "GoodhartFit",

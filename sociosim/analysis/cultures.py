@@ -8,9 +8,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .effects import compare_policies
-from .frames import culture_indices, ensure_run_key, require_columns
-from .stats import CIMethod
+from sociosim.analysis.effects import compare_policies
+from sociosim.analysis.frames import culture_indices, ensure_run_key, require_columns
+from sociosim.analysis.stats import CIMethod
 
 
 def culture_outcomes(

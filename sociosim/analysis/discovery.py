@@ -16,7 +16,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .frames import parameter_columns, require_columns, summarise_runs
+from sociosim.analysis.frames import parameter_columns, require_columns, summarise_runs
+from sociosim.config.params import ModelParams, make_params, resolve_name
+from sociosim.config.scenario import load_scenario
+from sociosim.runner import run_model
 
 EMA_HINT = "the EMA Workbench is not installed: pip install 'sociosim[ema]'"
 
@@ -193,11 +196,7 @@ class SociosimFunction:
         return np.random.SeedSequence(self.root_seed, spawn_key=(int(replicate),))
 
     def __call__(self, replicate: int = 0, **values: Any) -> dict[str, float]:
-        from ..config import make_params
-
-        runner = self.runner
-        if runner is None:
-            from ..runner import run_model as runner
+        runner = self.runner or run_model
         params = make_params(self.base, **values)
         result = runner(params, steps=self.steps, seed=self.seed_for(replicate))
         measures = result.measures if hasattr(result, "measures") else result
@@ -208,9 +207,6 @@ class SociosimFunction:
 def _ema_parameter(name: str, spec: Any) -> Any:
     """An EMA parameter from a spec: (low, high) range, a list of categories, or a bool field."""
     ema = _import_ema()
-
-    from ..config import ModelParams, resolve_name
-
     field = ModelParams.model_fields[resolve_name(name)]
     if isinstance(spec, tuple) and len(spec) == 2:
         lo, hi = spec
@@ -249,10 +245,6 @@ def ema_model(
     """
     _require_ema()
     ema = _import_ema()
-
-    from ..config import resolve_name
-    from ..scenario import load_scenario
-
     sc = load_scenario(scenario)
     levers = dict(levers or {})
     for spec_name in [*uncertainties, *levers]:

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .frames import (
+from sociosim.analysis.frames import (
     as_columns,
     match_level,
     measure_columns,
@@ -23,7 +23,19 @@ from .frames import (
     require_columns,
     summarise_runs,
 )
-from .stats import CIMethod, bootstrap_ci, mean_diff, paired_g, paired_mean, unpaired_g
+from sociosim.analysis.stats import CIMethod, bootstrap_ci, mean_diff, paired_g, paired_mean, unpaired_g
+
+# The estimate columns of a comparison: both means, their difference and the standardised effect, with CIs.
+ESTIMATE_COLUMNS = (
+    "mean_baseline",
+    "mean_level",
+    "diff",
+    "diff_lo",
+    "diff_hi",
+    "effect_size",
+    "effect_lo",
+    "effect_hi",
+)
 
 # Headline measures compared when none are named (those present are used).
 DEFAULT_MEASURES = (
@@ -198,14 +210,7 @@ def compare_policies(
         "paired",
         "n",
         "n_baseline",
-        "mean_baseline",
-        "mean_level",
-        "diff",
-        "diff_lo",
-        "diff_hi",
-        "effect_size",
-        "effect_lo",
-        "effect_hi",
+        *ESTIMATE_COLUMNS,
         "effect_kind",
         "effect_av",
         "effect_valid",

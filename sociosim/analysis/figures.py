@@ -16,11 +16,11 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from scipy import stats
 
-from .cultures import trajectories
-from .frames import require_columns, summarise_runs
-from .io import atomic_write
-from .pressure import add_sqrt_kl, fit_goodhart
-from .trilemma import AXES
+from sociosim.analysis.cultures import trajectories
+from sociosim.analysis.frames import require_columns, summarise_runs
+from sociosim.analysis.pressure import add_sqrt_kl, fit_goodhart
+from sociosim.analysis.trilemma import AXES
+from sociosim.io import atomic_write
 
 # Okabe & Ito (2008): distinguishable under the common colour-vision deficiencies.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
@@ -72,7 +72,9 @@ def save_figure(fig: Figure, stem: str | Path) -> list[Path]:
         target = stem.with_name(f"{stem.name}.{fmt}")
         meta = {"Date": None} if fmt == "svg" else {"Software": None}
         atomic_write(
-            target, lambda fh, fmt=fmt, meta=meta: fig.savefig(fh, format=fmt, dpi=150, metadata=meta)
+            target,
+            lambda fh, fmt=fmt, meta=meta: fig.savefig(fh, format=fmt, dpi=150, metadata=meta),
+            make_parents=True,
         )
         paths.append(target)
     return paths

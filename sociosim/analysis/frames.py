@@ -6,7 +6,6 @@ run and step) or the per-run summary that `summarise_runs` makes from it.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -14,66 +13,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-# Columns that identify a run or a step: neither parameters nor measures.
-ID_COLUMNS = (
-    "run_key",
-    "scenario",
-    "scenario_hash",
-    "point",
-    "replicate",
-    "seed_entropy",
-    "seed_spawn_key",
-    "step",
-    "status",
-    "error",
-    "params_json",
-    "n_steps",
-    "last_step",
-)
+from sociosim.batch.store import ID_COLUMNS, open_store
+from sociosim.model.measures import CULTURE_MEASURE, is_measure
 
-# The measures of DESIGN §4 that are not indexed by culture.
-MEASURES = (
-    "proxy",
-    "true_utility",
-    "gap",
-    "kl",
-    "gap_shift",
-    "mirage",
-    "utility_min",
-    "utility_spread",
-    "value_diversity",
-    "culture_separation",
-    "culture_entropy",
-    "minority_drift",
-    "majority_drift",
-    "dominant_pull",
-    "trust_mean",
-    "overtrust",
-    "trust_from_anthro",
-    "active_share",
-    "sycophancy",
-    "anthro",
-    "polish",
-    "harm",
-    "annotator_agreement",
-    "annotator_bias",
-    "reward_hacking",
-    "value_capture",
-    "reliability",
-    "beta_effective",
-    "quality",
-    "engagement",
-    "n_interventions",
-)
+# Columns that identify a run or a step, or describe how it ran: neither parameters nor measures.
+NON_MEASURE_COLUMNS = (*ID_COLUMNS, "step", "status", "error", "params_json", "n_steps", "last_step")
 
 MEASURES_ATTR = "sociosim_measures"  # frame attribute listing measure columns of a summary
-
-CULTURE_MEASURE = re.compile(r"^(utility|stance_alignment)_(\d+)$")
-
-
-def is_measure(column: str) -> bool:
-    """True for a §4 measure column, including the per-culture ones."""
-    return column in MEASURES or bool(CULTURE_MEASURE.match(column))
 
 
 def measure_columns(df: pd.DataFrame) -> list[str]:
@@ -93,7 +39,9 @@ def measure_columns(df: pd.DataFrame) -> list[str]:
 def parameter_columns(df: pd.DataFrame, *, varying: bool = False) -> list[str]:
     """Design parameter columns (neither ids nor measures); with `varying`, only those that vary."""
     measures = set(measure_columns(df))
-    cols = [c for c in df.columns if c not in ID_COLUMNS and c not in measures and not c.startswith("_")]
+    cols = [
+        c for c in df.columns if c not in NON_MEASURE_COLUMNS and c not in measures and not c.startswith("_")
+    ]
     if varying:
         cols = [c for c in cols if df[c].nunique(dropna=True) > 1]
     return cols
@@ -130,8 +78,6 @@ def open_result_store(path: str | Path) -> Any:
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"store: no such file or directory {str(path)!r}")
-    from ..store import open_store  # imported late: the store is optional for DataFrame users
-
     return open_store(path)
 
 

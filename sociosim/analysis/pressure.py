@@ -13,8 +13,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from .frames import require_columns, summarise_runs
-from .stats import ols_line, ols_line_bootstrap
+from sociosim.analysis.frames import require_columns, summarise_runs
+from sociosim.analysis.stats import ols_line, ols_line_bootstrap
 
 GoodhartForm = Literal["bon", "kl"]
 

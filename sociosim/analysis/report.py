@@ -18,9 +18,8 @@ from typing import Any
 
 import pandas as pd
 
-from .frames import load_frame, match_level, parameter_columns, store_of, summarise_runs
-from .io import atomic_write_text
-from .report_sections import (
+from sociosim.analysis.frames import load_frame, match_level, parameter_columns, store_of, summarise_runs
+from sociosim.analysis.report_sections import (
     SECTIONS,
     Context,
     Section,
@@ -30,7 +29,8 @@ from .report_sections import (
     infer_x,
     section_provenance,
 )
-from .tables import html_table, markdown_table
+from sociosim.analysis.tables import html_table, markdown_table
+from sociosim.io import atomic_write_text
 
 
 @dataclass
@@ -200,8 +200,12 @@ def write_report(
         else (str(df["scenario"].iloc[0]) if "scenario" in df.columns else "batch")
     )
     title = title or f"sociosim report: {name}"
-    html_path = atomic_write_text(out_dir / "report.html", render_html(title, sections, skipped))
-    md_path = atomic_write_text(out_dir / "report.md", render_markdown(title, sections, skipped, out_dir))
+    html_path = atomic_write_text(
+        out_dir / "report.html", render_html(title, sections, skipped), make_parents=True
+    )
+    md_path = atomic_write_text(
+        out_dir / "report.md", render_markdown(title, sections, skipped, out_dir), make_parents=True
+    )
     return ReportResult(html_path, md_path, ctx.figure_paths, [s.key for s in sections], skipped)
 
 

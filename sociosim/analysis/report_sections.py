@@ -16,32 +16,24 @@ from typing import Any
 
 import pandas as pd
 
-from ..store import sociosim_version
-from . import figures as F
-from .cultures import culture_outcomes
-from .discovery import ema_available, ema_version, prim_boxes
-from .effects import compare_policies
-from .frames import (
+from sociosim._version import __version__
+from sociosim.analysis import figures as F
+from sociosim.analysis.cultures import culture_outcomes
+from sociosim.analysis.discovery import ema_available, ema_version, prim_boxes
+from sociosim.analysis.effects import DEFAULT_MEASURES, ESTIMATE_COLUMNS, compare_policies
+from sociosim.analysis.frames import (
     culture_indices,
     match_level,
     parameter_columns,
 )
-from .pressure import add_sqrt_kl, gap_vs_pressure, goodhart_table
-from .sensitivity import sensitivity_table
-from .tables import select
-from .trilemma import trilemma_frontier
+from sociosim.analysis.pressure import add_sqrt_kl, gap_vs_pressure, goodhart_table
+from sociosim.analysis.sensitivity import sensitivity_table
+from sociosim.analysis.tables import select
+from sociosim.analysis.trilemma import trilemma_frontier
+from sociosim.config.params import ModelParams
 
-HEADLINE = (
-    "gap",
-    "true_utility",
-    "proxy",
-    "kl",
-    "gap_shift",
-    "utility_min",
-    "overtrust",
-    "sycophancy",
-    "value_diversity",
-)
+# The report's headline measures: the comparison defaults without the spread and value-capture axes.
+HEADLINE = tuple(m for m in DEFAULT_MEASURES if m not in ("utility_spread", "value_capture"))
 
 
 @dataclass
@@ -54,6 +46,10 @@ class Section:
     tables: list[tuple[str, pd.DataFrame]] = field(default_factory=list)
     figures: list[tuple[str, Path]] = field(default_factory=list)
     error: str | None = None
+
+    def add_figure(self, caption: str, path: Path) -> None:
+        """Append a captioned figure."""
+        self.figures.append((caption, path))
 
 
 class Skip(Exception):
@@ -112,8 +108,6 @@ def infer_by(runs: pd.DataFrame) -> str | None:
 
 def infer_baseline(runs: pd.DataFrame, by: str, scenario: Any) -> Any:
     """The scenario's own value of `by` (else the schema default) when it is a level, else the first level."""
-    from ..config import ModelParams
-
     name = by.removeprefix("param_")
     if scenario is not None:
         value = getattr(getattr(scenario, "params", None), name, None)
@@ -203,8 +197,6 @@ def section_parameters(ctx: Context) -> Section:
         table = pd.DataFrame({"parameter": const, "value": [ctx.runs[c].iloc[0] for c in const]})
         sec.tables.append(("Parameters constant across runs", table))
         return sec
-    from ..config import ModelParams
-
     rows = []
     for name, info in ModelParams.model_fields.items():
         value = getattr(sc.params, name)
@@ -290,23 +282,14 @@ def section_effects(ctx: Context) -> Section:
         "level",
         "measure",
         "n",
-        "mean_baseline",
-        "mean_level",
-        "diff",
-        "diff_lo",
-        "diff_hi",
-        "effect_size",
-        "effect_lo",
-        "effect_hi",
+        *ESTIMATE_COLUMNS,
         "effect_av",
         "excludes_zero",
     ]
     sec.tables.append(("Effects against the baseline", select(table, cols)))
-    sec.figures.append(
-        (
-            "Differences from the baseline (95 % CI; coloured when the CI excludes 0)",
-            ctx.figure(F.plot_effects, table, "effects"),
-        )
+    sec.add_figure(
+        "Differences from the baseline (95 % CI; coloured when the CI excludes 0)",
+        ctx.figure(F.plot_effects, table, "effects"),
     )
     if within:
         strat = compare_policies(
@@ -345,12 +328,7 @@ def section_cultures(ctx: Context) -> Section:
         "level",
         "culture",
         "n",
-        "mean_baseline",
-        "mean_level",
-        "diff",
-        "diff_lo",
-        "diff_hi",
-        "effect_size",
+        *ESTIMATE_COLUMNS[:6],
         "verdict",
     ]
     sec.tables.append(("Per-culture utility change", select(table, cols)))
@@ -380,11 +358,9 @@ def section_pressure(ctx: Context) -> Section:
         "slope_nonzero",
     ]
     sec.tables.append(("Gap against pressure", select(table, cols)))
-    sec.figures.append(
-        (
-            "Gap against pressure with OLS lines and 95 % CI bands",
-            ctx.figure(F.plot_gap_vs_pressure, ctx.df, "gap_vs_pressure", x=ctx.x, by=by, last=ctx.last),
-        )
+    sec.add_figure(
+        "Gap against pressure with OLS lines and 95 % CI bands",
+        ctx.figure(F.plot_gap_vs_pressure, ctx.df, "gap_vs_pressure", x=ctx.x, by=by, last=ctx.last),
     )
     return sec
 
@@ -408,11 +384,9 @@ def section_goodhart(ctx: Context) -> Section:
             select(table, ["level", "form", "a", "a_se", "b", "b_se", "r2", "n", "d_star", "u_star"]),
         )
     )
-    sec.figures.append(
-        (
-            "True utility against √KL with both fits",
-            ctx.figure(F.plot_goodhart, ctx.df, "goodhart", by=by, last=ctx.last),
-        )
+    sec.add_figure(
+        "True utility against √KL with both fits",
+        ctx.figure(F.plot_goodhart, ctx.df, "goodhart", by=by, last=ctx.last),
     )
     return sec
 
@@ -422,11 +396,9 @@ def section_sycophancy(ctx: Context) -> Section:
         raise Skip("no sycophancy measure or no pressure variation")
     by = ctx.by if ctx.by != ctx.x else None
     sec = Section("sycophancy", "Sycophancy against pressure")
-    sec.figures.append(
-        (
-            "Sycophancy E_π[agree] against pressure (mean ± 95 % CI per level)",
-            ctx.figure(F.plot_sycophancy, ctx.df, "sycophancy", x=ctx.x, by=by, last=ctx.last),
-        )
+    sec.add_figure(
+        "Sycophancy E_π[agree] against pressure (mean ± 95 % CI per level)",
+        ctx.figure(F.plot_sycophancy, ctx.df, "sycophancy", x=ctx.x, by=by, last=ctx.last),
     )
     return sec
 
@@ -440,11 +412,9 @@ def section_trust(ctx: Context) -> Section:
         f"Users' mean trust against the policy's reliability per run; {int((over > 0).sum())} of {len(over)} runs "
         f"lie above the diagonal (overtrust), mean overtrust {over.mean():.3f}."
     )
-    sec.figures.append(
-        (
-            "Trust against reliability (above the diagonal: overtrust)",
-            ctx.figure(F.plot_trust_calibration, ctx.df, "trust_calibration", by=ctx.by, last=ctx.last),
-        )
+    sec.add_figure(
+        "Trust against reliability (above the diagonal: overtrust)",
+        ctx.figure(F.plot_trust_calibration, ctx.df, "trust_calibration", by=ctx.by, last=ctx.last),
     )
     return sec
 
@@ -455,11 +425,9 @@ def section_homogenisation(ctx: Context) -> Section:
     if not any(c in ctx.df.columns for c in ("value_diversity", "culture_separation", "minority_drift")):
         raise Skip("no homogenisation measures")
     sec = Section("homogenisation", "Homogenisation over time")
-    sec.figures.append(
-        (
-            "Value diversity, culture separation and minority vs majority drift (mean ± 95 % CI over runs)",
-            ctx.figure(F.plot_homogenisation, ctx.df, "homogenisation", by=ctx.by),
-        )
+    sec.add_figure(
+        "Value diversity, culture separation and minority vs majority drift (mean ± 95 % CI over runs)",
+        ctx.figure(F.plot_homogenisation, ctx.df, "homogenisation", by=ctx.by),
     )
     return sec
 
@@ -477,11 +445,9 @@ def section_trilemma(ctx: Context) -> Section:
     varying = parameter_columns(ctx.runs, varying=True)
     cols = [*varying, "replicate", "optimisation", "value_capture", "generalisation"]
     sec.tables.append(("Pareto-optimal runs", select(frontier[frontier["pareto"]], cols)))
-    sec.figures.append(
-        (
-            "Trilemma projections, Pareto-optimal runs highlighted",
-            ctx.figure(F.plot_trilemma, frontier, "trilemma"),
-        )
+    sec.add_figure(
+        "Trilemma projections, Pareto-optimal runs highlighted",
+        ctx.figure(F.plot_trilemma, frontier, "trilemma"),
     )
     return sec
 
@@ -584,7 +550,7 @@ def section_provenance(ctx: Context, source: Any) -> Section:
         ("runs in data", str(len(ctx.runs))),
         ("analysis window", f"last {ctx.last} steps of each run"),
         ("bootstrap", f"{ctx.n_boot} resamples, seed {ctx.seed}"),
-        ("sociosim version", sociosim_version()),
+        ("sociosim version", __version__),
         ("generated (UTC)", dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")),
         ("python", platform.python_version()),
     ]

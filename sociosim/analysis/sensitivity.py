@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .frames import load_frame, require_columns, store_of, summarise_runs
+from sociosim.analysis.frames import load_frame, require_columns, store_of, summarise_runs
 
 
 def _check_problem(problem: Mapping[str, Any]) -> list[str]:

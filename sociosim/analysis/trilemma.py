@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .frames import require_columns, summarise_runs
+from sociosim.analysis.frames import require_columns, summarise_runs
 
 AXES = ("optimisation", "value_capture", "generalisation")
 

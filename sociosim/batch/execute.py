@@ -1,0 +1,346 @@
+"""Running a batch: plan it, skip what the store holds, run the rest on an executor, commit as runs finish.
+
+Finished runs are committed to the store as they arrive (at least every `FLUSH_SECONDS`);
+a rerun of the same batch skips runs stored ok and retries failed ones.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from sociosim._version import __version__
+from sociosim.batch.executors import open_executor, resolve_kind
+from sociosim.batch.plan import BatchPlan, RunSpec, canonical_json, plan_batch, run_seed, spawn_key_text
+from sociosim.batch.store import ID_COLUMNS, ResultStore, create_store, open_store
+from sociosim.batch.task import RunOutput, run_chunk, run_one
+from sociosim.config.params import resolve_name
+from sociosim.config.scenario import Scenario
+from sociosim.errors import ScenarioError
+
+TARGET_TASK_SECONDS = 2.0  # chunk short runs so that one task takes about this long
+FLUSH_SECONDS = 15.0  # commit finished runs at least this often (bounds the work a crash loses)
+FLUSH_ROWS = 200_000  # ... or when this many measure rows are waiting
+
+
+@dataclass
+class BatchResult:
+    """The outcome of `run_batch`: the store and counts of runs done, skipped and failed."""
+
+    store: ResultStore
+    n_total: int
+    n_done: int
+    n_skipped: int
+    n_failed: int
+    failures: pd.DataFrame
+    scenario_hash: str
+    duration_s: float = 0.0
+    executor: str = "serial"
+
+    def summary(self) -> str:
+        """One line for people: counts, store path and time taken."""
+        return (
+            f"{self.n_total} runs: {self.n_done} done, {self.n_skipped} skipped (already stored), "
+            f"{self.n_failed} failed; store {self.store.path} ({self.executor}, {self.duration_s:.1f} s)"
+        )
+
+
+# --- turning outputs into stored rows --------------------------------------------------------
+
+
+def _id_values(plan: BatchPlan, spec: RunSpec) -> dict[str, Any]:
+    ids: dict[str, Any] = {
+        "run_key": spec.run_key,
+        "scenario": plan.scenario.name,
+        "scenario_hash": plan.scenario_hash,
+        "point": spec.point,
+        "replicate": spec.replicate,
+        "seed_entropy": str(spec.entropy),
+        "seed_spawn_key": spawn_key_text(spec.spawn_key),
+    }
+    ids.update(plan.point_columns[spec.point])
+    return ids
+
+
+def with_ids(frame: pd.DataFrame, ids: dict[str, Any]) -> pd.DataFrame:
+    """Prefix a run's frame with its identifying columns (a design column named like a measure is renamed param_<name>)."""
+    frame = frame.reset_index(drop=True)
+    prefix: dict[str, Any] = {}
+    for name, value in ids.items():
+        column = f"param_{name}" if name in frame.columns else name
+        if isinstance(value, bool):
+            prefix[column] = np.full(len(frame), value, dtype=bool)
+        elif isinstance(value, int):
+            prefix[column] = np.full(len(frame), value, dtype=np.int64)
+        elif isinstance(value, float):
+            prefix[column] = np.full(len(frame), value, dtype=np.float64)
+        else:
+            prefix[column] = [value] * len(frame)
+    head = pd.DataFrame(prefix, index=frame.index)
+    return pd.concat([head, frame], axis=1)
+
+
+def runs_row(plan: BatchPlan, spec: RunSpec, out: RunOutput) -> dict[str, Any]:
+    """The runs-table record of one run."""
+    row = _id_values(plan, spec)
+    row.update(
+        status=out.status,
+        error=out.error,
+        params_json=canonical_json(spec.params),
+        steps=plan.steps,
+        agent_snapshot_every=plan.agent_snapshot_every,
+        duration_s=float(out.duration_s),
+        cpu_s=float(out.cpu_s),
+        sociosim_version=__version__,
+    )
+    return row
+
+
+class _Buffer:
+    """Finished runs waiting to be committed as one part."""
+
+    def __init__(self, plan: BatchPlan, store: ResultStore, *, flush_seconds: float = FLUSH_SECONDS):
+        self.plan, self.store = plan, store
+        self.flush_seconds = flush_seconds
+        self.rows: list[dict[str, Any]] = []
+        self.tables: dict[str, list[pd.DataFrame]] = {"measures": [], "events": [], "agents": []}
+        self.n_rows = 0
+        self.last_flush = time.monotonic()
+
+    def add(self, spec: RunSpec, out: RunOutput) -> None:
+        self.rows.append(runs_row(self.plan, spec, out))
+        if out.status != "ok":
+            return
+        ids = _id_values(self.plan, spec)
+        for name in ("measures", "events", "agents"):
+            frame = getattr(out, name)
+            if frame is not None and not frame.empty:
+                self.tables[name].append(with_ids(frame, ids))
+        self.n_rows += 0 if out.measures is None else len(out.measures)
+
+    def due(self) -> bool:
+        return bool(self.rows) and (
+            self.n_rows >= FLUSH_ROWS or time.monotonic() - self.last_flush >= self.flush_seconds
+        )
+
+    def flush(self) -> None:
+        if self.rows:
+            runs = pd.DataFrame(self.rows)
+            runs["committed_at"] = pd.Timestamp.now(tz="UTC")
+            tables = {k: pd.concat(v, ignore_index=True) if v else None for k, v in self.tables.items()}
+            self.store.commit(runs, tables)
+        self.rows = []
+        self.tables = {"measures": [], "events": [], "agents": []}
+        self.n_rows = 0
+        self.last_flush = time.monotonic()
+
+
+# --- the batch runner -----------------------------------------------------------------------
+
+
+def run_batch(
+    scenario: str | Path | Scenario | None,
+    *,
+    design: Any = None,
+    replications: int | None = None,
+    steps: int | None = None,
+    executor: str | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    store: str | Path | None = None,
+    overrides: dict[str, Any] | None = None,
+    agent_snapshot_every: int = 0,
+    progress: bool = True,
+    chunk_size: int | None = None,
+    _run_fn: Callable[..., Any] | None = None,
+    _dask_processes: bool = True,
+    _flush_seconds: float = FLUSH_SECONDS,
+) -> BatchResult:
+    """Run a scenario over its design and replications on an executor, storing every run as it finishes.
+
+    `executor` is 'serial', 'processes' or 'dask' (default: dask if `scheduler` is given,
+    processes if `workers` > 1, else serial). `store` defaults to `results/<scenario name>`.
+    Runs already stored ok are skipped; failed runs are recorded and retried by a rerun.
+    `chunk_size` fixes how many runs one task does (default: adapted so a task takes ~2 s).
+    """
+    started = time.perf_counter()
+    kind = resolve_kind(executor, workers=workers, scheduler=scheduler)
+    plan = plan_batch(
+        scenario,
+        design=design,
+        replications=replications,
+        steps=steps,
+        overrides=overrides,
+        agent_snapshot_every=agent_snapshot_every,
+    )
+    if chunk_size is not None and chunk_size < 1:
+        raise ScenarioError("chunk_size", f"must be at least 1, got {chunk_size}")
+    results = create_store(store if store is not None else Path("results") / plan.scenario.name)
+    results.cleanup()
+    results.write_scenario(plan.scenario_hash, plan.scenario, plan.design.salib_problem())
+    status = results.stored_status()
+    pending = [s for s in plan.specs if status.get(s.run_key) != "ok"]
+    n_skipped = len(plan.specs) - len(pending)
+    failures: list[dict[str, Any]] = []
+    n_done = 0
+    label = kind
+    if pending:
+        with open_executor(
+            kind, workers=workers, scheduler=scheduler, dask_processes=_dask_processes
+        ) as info:
+            label = info.label
+            n_done, failures = _execute(
+                plan,
+                pending,
+                results,
+                info,
+                chunk_size=chunk_size,
+                progress=progress,
+                run_fn=_run_fn,
+                flush_seconds=_flush_seconds,
+            )
+    failures_df = pd.DataFrame(
+        failures, columns=["run_key", "point", "replicate", *plan.design.names, "error"]
+    )
+    return BatchResult(
+        store=results,
+        n_total=len(plan.specs),
+        n_done=n_done,
+        n_skipped=n_skipped,
+        n_failed=len(failures),
+        failures=failures_df,
+        scenario_hash=plan.scenario_hash,
+        duration_s=time.perf_counter() - started,
+        executor=label,
+    )
+
+
+def _execute(
+    plan: BatchPlan,
+    pending: list[RunSpec],
+    store: ResultStore,
+    info: Any,
+    *,
+    chunk_size: int | None,
+    progress: bool,
+    run_fn: Callable[..., Any] | None,
+    flush_seconds: float,
+) -> tuple[int, list[dict[str, Any]]]:
+    """Submit chunks (at most two per slot in flight), commit outputs as they arrive, report progress."""
+    by_key = {s.run_key: s for s in pending}
+    queue = list(reversed(pending))  # pop() from the end keeps design order
+    in_flight: dict[Future, list[RunSpec]] = {}
+    buffer = _Buffer(plan, store, flush_seconds=flush_seconds)
+    failures: list[dict[str, Any]] = []
+    n_done = 0
+    durations: list[float] = []
+    max_in_flight = 2 * info.slots
+    skipped = len(plan.specs) - len(pending)
+    desc = f"batch {plan.scenario.name}" + (f" ({skipped} already stored)" if skipped else "")
+    bar = tqdm(total=len(pending), disable=not progress, unit="run", desc=desc, dynamic_ncols=True)
+
+    def next_chunk_size() -> int:
+        if chunk_size is not None:
+            return chunk_size
+        if not durations:
+            return 1
+        mean = max(sum(durations) / len(durations), 1e-3)
+        spread = max(1, math.ceil(len(queue) / max_in_flight))  # never starve a worker
+        return max(1, min(int(TARGET_TASK_SECONDS / mean), spread))
+
+    def record(spec: RunSpec, out: RunOutput) -> None:
+        nonlocal n_done
+        buffer.add(spec, out)
+        if out.status == "ok":
+            n_done += 1
+            durations.append(out.duration_s)
+        else:
+            failures.append(
+                {
+                    "run_key": spec.run_key,
+                    "point": spec.point,
+                    "replicate": spec.replicate,
+                    **plan.point_columns[spec.point],
+                    "error": out.error,
+                }
+            )
+        bar.update(1)
+        bar.set_postfix(done=n_done, failed=len(failures), refresh=False)
+
+    try:
+        while queue or in_flight:
+            while queue and len(in_flight) < max_in_flight:
+                size = next_chunk_size()
+                chunk = [queue.pop() for _ in range(min(size, len(queue)))]
+                try:
+                    future = info.executor.submit(
+                        run_chunk, chunk, plan.steps, plan.agent_snapshot_every, run_fn
+                    )
+                except Exception as exc:  # noqa: BLE001 - a broken pool: record and stop submitting
+                    message = f"executor failure: {type(exc).__name__}: {exc}"
+                    for spec in chunk + list(reversed(queue)):
+                        record(spec, RunOutput(spec.run_key, "failed", message, 0.0))
+                    queue.clear()
+                    break
+                in_flight[future] = chunk
+            if not in_flight:
+                break
+            finished, _ = wait(list(in_flight), timeout=max(flush_seconds, 0.05), return_when=FIRST_COMPLETED)
+            for future in finished:
+                chunk = in_flight.pop(future)
+                try:
+                    outputs = future.result()
+                except Exception as exc:  # noqa: BLE001 - worker died or task lost
+                    message = f"executor failure: {type(exc).__name__}: {exc}"
+                    outputs = [RunOutput(s.run_key, "failed", message, 0.0) for s in chunk]
+                for out in outputs:
+                    record(by_key[out.run_key], out)
+            if buffer.due():
+                buffer.flush()
+    finally:
+        buffer.flush()
+        bar.close()
+    return n_done, failures
+
+
+def rerun(
+    store: ResultStore | str | Path, key: str, *, run_fn: Callable[..., Any] | None = None
+) -> pd.DataFrame:
+    """Re-run one stored run alone from its stored parameters and seed; return its measures rows as stored."""
+    results = store if isinstance(store, ResultStore) else open_store(store)
+    runs = results.query("SELECT * FROM runs WHERE run_key = ?", [key])
+    if runs.empty:
+        raise ScenarioError("run_key", f"no run {key!r} in {results.path}")
+    row = runs.iloc[0]
+    seed = run_seed(row["seed_entropy"], row["seed_spawn_key"])
+    spec = RunSpec(
+        row["run_key"],
+        int(row["point"]),
+        int(row["replicate"]),
+        json.loads(row["params_json"]),
+        int(seed.entropy),
+        tuple(seed.spawn_key),
+    )
+    out = run_one(
+        spec, steps=int(row["steps"]), agent_snapshot_every=int(row["agent_snapshot_every"]), run_fn=run_fn
+    )
+    if out.status != "ok":
+        raise RuntimeError(f"rerun of {key} failed: {out.error}")
+    design = results.scenario(row["scenario_hash"]).design
+    names = [resolve_name(n) for n in design.parameters] if design is not None else []
+    ids = {c: row[c] for c in (*ID_COLUMNS, *names)}
+    ids = {k: (v.item() if hasattr(v, "item") else v) for k, v in ids.items()}
+    return with_ids(out.measures, ids)
+
+
+__all__ = ["BatchResult", "rerun", "run_batch", "with_ids"]

@@ -1,0 +1,70 @@
+"""The users' equations of DESIGN §3, one function each, vectorised over the population.
+
+Each takes and returns arrays; `populations.UserPopulation.interact` and `socialise` call them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.special import expit
+
+
+def anthro_cue(cue_anthro: float, *, disclosure: bool, disclosure_effect: float) -> float:
+    """The persona's weight `ca` in the users' cue, scaled down by a disclosure label when shown."""
+    return cue_anthro * (1.0 - disclosure_effect if disclosure else 1.0)
+
+
+def perceived_outcome(
+    quality: np.ndarray,
+    anthro: np.ndarray,
+    polish: np.ndarray,
+    detection: np.ndarray,
+    *,
+    cue_anthro: float,
+    cue_polish: float,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """What each user takes the outcome to be (1 success, 0 failure).
+
+    The real outcome succeeds with probability `sigmoid(q)`; a user sees it with
+    probability `d_i`, otherwise judges by cues `sigmoid(q + ca a + cp p)`.
+    """
+    real = rng.random(len(quality)) < expit(quality)
+    by_cue = rng.random(len(quality)) < expit(quality + cue_anthro * anthro + cue_polish * polish)
+    sees = rng.random(len(quality)) < detection
+    return np.where(sees, real, by_cue).astype(float)
+
+
+def update_trust(trust: np.ndarray, outcome: np.ndarray, *, rate: float, loss_aversion: float) -> np.ndarray:
+    """`T <- T + alpha (o - T)`, with alpha larger by `loss_aversion` when `o < T`."""
+    step = np.where(outcome < trust, rate * loss_aversion, rate)
+    return np.clip(trust + np.minimum(step, 1.0) * (outcome - trust), 0.0, 1.0)
+
+
+def persuade(values: np.ndarray, stance: np.ndarray, trust: np.ndarray, *, strength: float) -> np.ndarray:
+    """`v <- v + eta T (s_y - v)`: a received response pulls values, more so when trusted."""
+    return values + (strength * trust)[:, None] * (stance - values)
+
+
+def degroot_average(
+    values: np.ndarray, weights: sp.csr_matrix, *, weight: float, confidence: float | None = None
+) -> np.ndarray:
+    """DeGroot step `v <- (1 - mu) v + mu mean_neighbours(v)`; isolated users keep their values.
+
+    With bounded confidence, only neighbours within `confidence` (Euclidean) count.
+    """
+    if weight == 0.0 or weights.nnz == 0:
+        return values
+    if confidence is None:
+        neighbour_mean = weights @ values
+        has_neighbours = np.diff(weights.indptr) > 0
+    else:
+        rows = np.repeat(np.arange(weights.shape[0]), np.diff(weights.indptr))
+        close = np.linalg.norm(values[rows] - values[weights.indices], axis=1) <= confidence
+        kept = sp.csr_matrix((close.astype(float), weights.indices, weights.indptr), shape=weights.shape)
+        count = np.asarray(kept.sum(axis=1)).ravel()
+        has_neighbours = count > 0
+        neighbour_mean = (kept @ values) / np.maximum(count, 1.0)[:, None]
+    mixed = (1.0 - weight) * values + weight * neighbour_mean
+    return np.where(has_neighbours[:, None], mixed, values)

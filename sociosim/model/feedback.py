@@ -1,0 +1,183 @@
+"""Feedback to proxy reward (DESIGN §2): comparisons, the Bradley–Terry reward model, constitution.
+
+Raters compare pairs with `P(y1 > y2) = sigmoid(tau (R(y1) - R(y2)))`. The reward model
+`r_hat = theta . phi(y)` sees only the visible features and is refitted by L2-regularised
+logistic regression on a sliding window of labels, so old labels age out.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import expit
+
+from sociosim.model.world import Catalogue
+
+AI_RATER = -1  # culture code of labels from the RLAIF rater
+PROBE_RATER = -2  # culture code of labels from the shift lever's probe panel
+USER_RATER = -3  # culture code of users' thumbs
+
+
+@dataclass(frozen=True)
+class Labels:
+    """A batch of pairwise comparisons: response indices, outcome (1: first wins), rater culture."""
+
+    first: np.ndarray
+    second: np.ndarray
+    first_wins: np.ndarray
+    culture: np.ndarray
+
+    @classmethod
+    def empty(cls) -> Labels:
+        none = np.empty(0, dtype=np.int64)
+        return cls(none, none, np.empty(0, dtype=float), none)
+
+    @classmethod
+    def concat(cls, batches: list[Labels]) -> Labels:
+        if not batches:
+            return cls.empty()
+        return cls(
+            *(
+                np.concatenate([getattr(b, f) for b in batches])
+                for f in ("first", "second", "first_wins", "culture")
+            )
+        )
+
+    def __len__(self) -> int:
+        return len(self.first)
+
+
+def preference_probability(
+    reward_first: np.ndarray, reward_second: np.ndarray, precision: np.ndarray | float
+) -> np.ndarray:
+    """Bradley–Terry choice probability `sigmoid(tau (R1 - R2))`."""
+    return expit(precision * (reward_first - reward_second))
+
+
+def label_pairs(
+    perceived: np.ndarray,
+    rater: np.ndarray,
+    first: np.ndarray,
+    second: np.ndarray,
+    precision: np.ndarray,
+    culture: np.ndarray,
+    rng: np.random.Generator,
+) -> Labels:
+    """Raters (rows of `perceived`, (raters, M)) label their pairs by the Bradley–Terry rule."""
+    p = preference_probability(perceived[rater, first], perceived[rater, second], precision[rater])
+    wins = (rng.random(len(p)) < p).astype(float)
+    return Labels(first, second, wins, culture[rater])
+
+
+def pairwise_agreement(probabilities: np.ndarray) -> float:
+    """Expected share of rater pairs who agree on a comparison, averaged over pairs.
+
+    `probabilities` is (raters, pairs): each rater's chance to prefer the first response.
+    """
+    raters = probabilities.shape[0]
+    if probabilities.size == 0:
+        return float("nan")
+    if raters == 1:
+        p = probabilities[0]
+        return float(np.mean(p**2 + (1 - p) ** 2))
+    s = probabilities.sum(axis=0)
+    s2 = (probabilities**2).sum(axis=0)
+    agree = (s**2 - s2 + (raters - s) ** 2 - (raters - 2 * s + s2)) / (raters * (raters - 1))
+    return float(np.mean(agree))
+
+
+class LabelWindow:
+    """The sliding window of recent label batches that the reward model is fitted on."""
+
+    def __init__(self, *, steps: int):
+        self._batches: deque[Labels] = deque(maxlen=steps)
+
+    def push(self, labels: Labels) -> None:
+        self._batches.append(labels)
+
+    def labels(self) -> Labels:
+        return Labels.concat(list(self._batches))
+
+    def __len__(self) -> int:
+        return sum(len(b) for b in self._batches)
+
+
+def feature_matrix(catalogue: Catalogue, visible: list[str]) -> np.ndarray:
+    """`phi(y)`: the visible features, standardised over the catalogue, in a fixed order."""
+    order = [f for f in ("stance", "quality", "harm", "polish", "anthro", "agree") if f in visible]
+    if not order:
+        return np.zeros((catalogue.size, 0))
+    phi = np.hstack([catalogue.feature(name) for name in order])
+    sd = phi.std(axis=0)
+    return (phi - phi.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
+
+
+def aggregation_weights(culture: np.ndarray, *, balanced: bool) -> np.ndarray:
+    """Per-label weights: equal (pooled), or each rater culture weighing the same (balanced)."""
+    weights = np.ones(len(culture))
+    if balanced and len(culture):
+        groups, inverse, counts = np.unique(culture, return_inverse=True, return_counts=True)
+        weights = len(culture) / (len(groups) * counts[inverse])
+    return weights
+
+
+def fit_bradley_terry(
+    features_diff: np.ndarray,
+    first_wins: np.ndarray,
+    weights: np.ndarray,
+    *,
+    l2: float,
+    start: np.ndarray | None = None,
+    iterations: int = 50,
+    tol: float = 1e-10,
+) -> np.ndarray:
+    """L2-regularised logistic regression of outcomes on feature differences, by Newton's method.
+
+    Minimises `-sum w [y log s(x.theta) + (1-y) log s(-x.theta)] + l2/2 |theta|^2`.
+    """
+    k = features_diff.shape[1]
+    theta = np.zeros(k) if start is None else start.copy()
+    if len(first_wins) == 0 or k == 0:
+        return theta
+    ridge = max(l2, 1e-9) * np.eye(k)
+    for _ in range(iterations):
+        p = expit(features_diff @ theta)
+        gradient = features_diff.T @ (weights * (p - first_wins)) + l2 * theta
+        curvature = weights * p * (1 - p)
+        hessian = (features_diff * curvature[:, None]).T @ features_diff + ridge
+        step = np.linalg.solve(hessian, gradient)
+        theta -= step
+        if np.max(np.abs(step)) < tol:
+            break
+    return theta
+
+
+@dataclass
+class RewardModel:
+    """The developer's proxy reward: Bradley–Terry fit on visible features plus the constitution."""
+
+    features: np.ndarray  # phi, (M, k)
+    theta: np.ndarray
+    constitution: np.ndarray  # (M,) sum_k c_k psi_k(y), added to r_hat
+
+    def reward(self) -> np.ndarray:
+        """`r(y) = r_hat(y) + constitution(y)` for every response."""
+        return self.features @ self.theta + self.constitution
+
+    def refit(self, labels: Labels, *, l2: float, balanced: bool) -> None:
+        """Refit `theta` on a window of labels (warm-started from the current fit)."""
+        diff = self.features[labels.first] - self.features[labels.second]
+        weights = aggregation_weights(labels.culture, balanced=balanced)
+        self.theta = fit_bradley_terry(diff, labels.first_wins, weights, l2=l2, start=self.theta)
+
+
+def constitution_terms(catalogue: Catalogue, *, harm: float, agree: float, anthro: float) -> np.ndarray:
+    """`sum_k c_k psi_k(y)`: penalties on standardised harm, agreement and persona."""
+
+    def z(x: np.ndarray) -> np.ndarray:
+        sd = x.std()
+        return (x - x.mean()) / sd if sd > 0 else np.zeros_like(x)
+
+    return -(harm * z(catalogue.harm) + agree * z(catalogue.agree) + anthro * z(catalogue.anthro))

@@ -1,0 +1,290 @@
+"""The measures of DESIGN §4, vectorised: one function per family, one dict per step.
+
+Expectations under the policy are exact sums over the catalogue. `proxy` and
+`true_utility` are standardised under `pi_0`, so both are 0 at `beta = 0` and the gap
+is in units of the base policy's spread.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import expit
+
+from sociosim.model.feedback import pairwise_agreement
+from sociosim.model.policy import kl_divergence, standardise
+from sociosim.model.populations import AnnotatorPool, UserPopulation
+from sociosim.model.world import Catalogue, Cultures, UtilityWeights, rating_bias, true_utility
+
+
+def culture_centroids(values: np.ndarray, culture: np.ndarray, n_cultures: int) -> np.ndarray:
+    """Mean values of each culture's members, (C, D); a culture with no members gets zeros."""
+    counts = np.bincount(culture, minlength=n_cultures).astype(float)
+    sums = np.stack(
+        [np.bincount(culture, weights=values[:, k], minlength=n_cultures) for k in range(values.shape[1])],
+        axis=1,
+    )
+    return sums / np.maximum(counts, 1.0)[:, None]
+
+
+def mean_pairwise_distance(points: np.ndarray) -> float:
+    """Mean Euclidean distance between distinct rows (0 for fewer than two rows)."""
+    if len(points) < 2:
+        return 0.0
+    diff = points[:, None, :] - points[None, :, :]
+    dist = np.linalg.norm(diff, axis=2)
+    return float(dist[np.triu_indices(len(points), 1)].mean())
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """What the homogenisation measures compare against: the population at the start."""
+
+    centroids: np.ndarray  # (C, D)
+    separation: float
+    minority: np.ndarray  # indices of users not of the dominant culture
+    pull_contrast: np.ndarray  # (C, N) per user: +1 on the dominant centre, -1/k on each of k third centres
+    pull_start: float  # mean over minority users of the contrast of their distances at start
+
+    @classmethod
+    def capture(cls, users: UserPopulation, cultures: Cultures) -> Baseline:
+        centroids = culture_centroids(users.values, users.culture, cultures.count)
+        minority = np.flatnonzero(users.culture != cultures.dominant)
+        contrast = pull_contrast(users.culture, cultures.count, cultures.dominant)
+        start = pulled_distance(centre_distances(users.values, cultures.centres), contrast, len(minority))
+        return cls(centroids, mean_pairwise_distance(centroids), minority, contrast, start)
+
+
+def centre_distances(values: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """Euclidean distance of every user to every culture centre, centre-major (C, n).
+
+    `|v|^2 - 2 <mu_c, v> + |mu_c|^2`: one small matrix product, and each centre's row is one
+    contiguous pass over the users.
+    """
+    squared = centres @ values.T
+    squared *= -2.0
+    squared += np.einsum("nd,nd->n", values, values)
+    squared += np.einsum("cd,cd->c", centres, centres)[:, None]
+    return np.sqrt(np.maximum(squared, 0.0, out=squared), out=squared)
+
+
+def nearest_centre(distances: np.ndarray) -> np.ndarray:
+    """Index of the closest centre for every user, from (C, n) distances (first centre on ties)."""
+    nearest = np.zeros(distances.shape[1], dtype=np.int64)
+    best = distances[0].copy()
+    for c in range(1, len(distances)):
+        nearest[distances[c] < best] = c
+        np.minimum(best, distances[c], out=best)
+    return nearest
+
+
+def pull_contrast(culture: np.ndarray, n_cultures: int, dominant: int) -> np.ndarray:
+    """Per user (C, N): +1 on the dominant centre, -1/k on each of the k centres neither own nor dominant.
+
+    Zero for users of the dominant culture; a minority user with no third culture gets only +1.
+    """
+    third = np.ones((n_cultures, len(culture)))
+    third[dominant] = 0.0
+    third[culture, np.arange(len(culture))] = 0.0
+    third /= np.maximum(third.sum(axis=0), 1.0)
+    contrast = -third
+    contrast[dominant] = 1.0
+    contrast[:, culture == dominant] = 0.0
+    return contrast
+
+
+def pulled_distance(distances: np.ndarray, contrast: np.ndarray, n_minority: int) -> float:
+    """Mean over minority users of distance to the dominant centre minus mean distance to third centres."""
+    return float(np.einsum("cn,cn->", contrast, distances)) / max(n_minority, 1)
+
+
+def dominant_pull(baseline: Baseline, distances: np.ndarray) -> float:
+    """How much closer minority users moved to the dominant centre than to third cultures' centres.
+
+    Approach to the dominant centre since the start, minus the mean approach to the centres
+    of the cultures that are neither the user's own nor dominant, so that general
+    convergence (every culture moving to the middle) does not count as imposition.
+    `distances` are every user's distances to the centres now, (C, N).
+    """
+    if len(baseline.minority) == 0:
+        return 0.0
+    return baseline.pull_start - pulled_distance(distances, baseline.pull_contrast, len(baseline.minority))
+
+
+def total_variance(values: np.ndarray) -> float:
+    """Total variance of the rows of `values`: `E|v|^2 - |E v|^2` (one pass, no (n, D) temporaries)."""
+    n = max(len(values), 1)
+    mean = np.einsum("nd->d", values) / n
+    return max(float(np.einsum("nd,nd->", values, values)) / n - float(mean @ mean), 0.0)
+
+
+def weighted_corr(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> float:
+    """Correlation of x and y under weights w (0 when either is constant)."""
+    mx, my = w @ x, w @ y
+    cov = w @ ((x - mx) * (y - my))
+    vx, vy = w @ (x - mx) ** 2, w @ (y - my) ** 2
+    if vx <= 1e-18 or vy <= 1e-18:
+        return 0.0
+    return float(np.clip(cov / np.sqrt(vx * vy), -1.0, 1.0))
+
+
+def population_values(users: UserPopulation, cultures: Cultures) -> tuple[np.ndarray, np.ndarray]:
+    """Per-culture mean values now, and the population mean weighted by culture shares `w_c`."""
+    centroids = culture_centroids(users.values, users.culture, cultures.count)
+    return centroids, cultures.user_shares @ centroids
+
+
+def shifted_utility(
+    policy: np.ndarray, base: np.ndarray, catalogue: Catalogue, cultures: Cultures, shifted: UtilityWeights
+) -> float:
+    """True utility on the shifted probe population: worst culture, in rare contexts.
+
+    Each culture's centre is probed with the rare-context weights (values and harm matter
+    more); utilities are standardised under `pi_0` and the worst culture's counts, as a
+    robustness probe of subpopulation shift does (a culture-balanced, worst-group audit).
+    """
+    per_culture = true_utility(catalogue, cultures.centres, shifted)  # (C, M)
+    scores = [float(policy @ standardise(row, base)) for row in per_culture]
+    return min(scores)
+
+
+def alignment_measures(
+    *,
+    policy: np.ndarray,
+    base: np.ndarray,
+    reward: np.ndarray,
+    catalogue: Catalogue,
+    cultures: Cultures,
+    weights: UtilityWeights,
+    shifted: UtilityWeights,
+    centroids: np.ndarray,
+    mean_values: np.ndarray,
+) -> dict[str, float]:
+    """The gap family, per-culture utility, the trilemma axes and Murphy's features in the open."""
+    r_z = standardise(reward, base)
+    utility = true_utility(catalogue, mean_values, weights)
+    u_z = standardise(utility, base)
+    proxy = float(policy @ r_z)
+    true = float(policy @ u_z)
+    gap_shift = proxy - shifted_utility(policy, base, catalogue, cultures, shifted)
+    out = {
+        "proxy": proxy,
+        "true_utility": true,
+        "gap": proxy - true,
+        "kl": kl_divergence(policy, base),
+        "gap_shift": gap_shift,
+        "mirage": gap_shift - (proxy - true),
+    }
+    # per-culture utility on the population's scale, relative to the base policy
+    per_culture = true_utility(catalogue, centroids, weights)  # (C, M)
+    scale = np.sqrt(base @ (utility - base @ utility) ** 2)
+    scale = scale if scale > 1e-12 else 1.0
+    gains = (per_culture @ policy - per_culture @ base) / scale
+    for c, gain in enumerate(gains):
+        out[f"utility_{c}"] = float(gain)
+    out["utility_min"] = float(gains.min())
+    out["utility_spread"] = float(gains.max() - gains.min())
+    # the trilemma's value-capture axis and the local reward-hacking rate dE[U]/dE[r]
+    centred_r = r_z - policy @ r_z
+    var_r = float(policy @ centred_r**2)
+    cov_ru = float(policy @ (centred_r * (u_z - policy @ u_z)))
+    out["value_capture"] = weighted_corr(r_z, u_z, policy)
+    out["reward_hacking"] = -cov_ru / var_r if var_r > 1e-12 else 0.0
+    mean_stance = policy @ catalogue.stance
+    norm = np.linalg.norm(mean_stance)
+    for c, centre in enumerate(cultures.centres):
+        out[f"stance_alignment_{c}"] = float(centre @ mean_stance / norm) if norm > 1e-12 else 0.0
+    out["sycophancy"] = float(policy @ catalogue.agree)
+    out["anthro"] = float(policy @ catalogue.anthro)
+    out["polish"] = float(policy @ catalogue.polish)
+    out["harm"] = float(policy @ catalogue.harm)
+    out["quality"] = float(policy @ catalogue.quality)
+    return out
+
+
+def homogenisation_measures(
+    users: UserPopulation, cultures: Cultures, baseline: Baseline, centroids: np.ndarray
+) -> dict[str, float]:
+    """Value diversity, culture separation and entropy, drift of centroids, pull to the dominant culture."""
+    values = users.values
+    diversity = total_variance(values)
+    separation = mean_pairwise_distance(centroids)
+    relative_separation = separation / baseline.separation if baseline.separation > 1e-12 else 1.0
+    # which original culture centre each user is now closest to
+    distances = centre_distances(values, cultures.centres)
+    nearest = nearest_centre(distances)
+    share = np.bincount(nearest, minlength=cultures.count) / max(users.size, 1)
+    nonzero = share[share > 0]
+    entropy = (
+        float(-(nonzero * np.log(nonzero)).sum() / np.log(cultures.count)) if cultures.count > 1 else 0.0
+    )
+    present = np.bincount(users.culture, minlength=cultures.count) > 0
+    drift = np.linalg.norm(centroids - baseline.centroids, axis=1)
+    minority_mask = present.copy()
+    minority_mask[cultures.dominant] = False
+    return {
+        "value_diversity": diversity,
+        "culture_separation": relative_separation,
+        "culture_entropy": entropy,
+        "minority_drift": float(drift[minority_mask].mean()) if minority_mask.any() else 0.0,
+        "majority_drift": float(drift[cultures.dominant]),
+        "dominant_pull": dominant_pull(baseline, distances),
+    }
+
+
+def trust_measures(
+    users: UserPopulation,
+    policy: np.ndarray,
+    catalogue: Catalogue,
+    *,
+    cue_anthro: float,
+    cue_polish: float,
+) -> dict[str, float]:
+    """Trust, overtrust against the policy's real reliability, and trust bought by the persona."""
+    reliability = float(policy @ expit(catalogue.quality))
+    trust_mean = float(users.trust.mean())
+    cue = catalogue.quality + cue_polish * catalogue.polish
+    persona_lift = float(policy @ (expit(cue + cue_anthro * catalogue.anthro) - expit(cue)))
+    blind = 1.0 - float(users.detection.mean())
+    return {
+        "trust_mean": trust_mean,
+        "reliability": reliability,
+        "overtrust": trust_mean - reliability,
+        "trust_from_anthro": blind * persona_lift,
+        "active_share": float(users.active.mean()),
+    }
+
+
+def run_state_measures(*, pressure: float, engagement: float, interventions: int) -> dict[str, float]:
+    """The pressure in force, the lab's engagement and how many mandates it has complied with."""
+    return {
+        "beta_effective": float(pressure),
+        "engagement": float(engagement),
+        "n_interventions": float(interventions),
+    }
+
+
+def annotator_measures(
+    pool: AnnotatorPool,
+    perceived: np.ndarray,
+    catalogue: Catalogue,
+    weights: UtilityWeights,
+    pairs: tuple[np.ndarray, np.ndarray],
+) -> dict[str, float]:
+    """Pairwise agreement of the human pool on this step's pairs, and its bias relative to signal."""
+    first, second = pairs
+    if len(first):
+        probabilities = expit(pool.precision[:, None] * (perceived[:, first] - perceived[:, second]))
+        agreement = pairwise_agreement(probabilities)
+    else:
+        agreement = 0.5
+    bias = rating_bias(
+        catalogue,
+        polish_bias=pool.polish_bias,
+        anthro_bias=pool.anthro_bias,
+        flattery_bias=pool.flattery_bias,
+    )
+    signal = true_utility(catalogue, pool.values, weights)
+    ratio = bias.std(axis=1) / np.maximum(signal.std(axis=1), 1e-12)
+    return {"annotator_agreement": agreement, "annotator_bias": float(ratio.mean())}

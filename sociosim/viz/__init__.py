@@ -1,0 +1,1 @@
+"""The browser view: the Solara page, its panels, controls and layout, and the server launcher."""
