@@ -4,7 +4,9 @@ This is what a Mesa user would write first: each user is a `mesa.Agent` holding 
 values (a small numpy vector), trust and neighbour list, and acts in Python. To compare
 draw for draw with sociosim, the model draws its uniforms in the same blocks and order
 as sociosim (who asks, which response, real outcome, cue outcome, whether the user sees
-it) and hands each agent its numbers; the per-agent work is unchanged by that.
+it) and hands each agent its numbers; the per-agent work is unchanged by that. Each agent
+also keeps sociosim's two shadow trusts (DESIGN §3, v2): `trust_cal` from the real
+outcome and `trust_plain` from the cue without the persona term.
 """
 
 from __future__ import annotations
@@ -33,31 +35,41 @@ class NaiveUser(mesa.Agent):
         trust: float,
         detection: float,
         active: bool,
+        trust_cal: float | None = None,
+        trust_plain: float | None = None,
     ):
         super().__init__(model)
         self.index = index
         self.values = values
         self.trust = trust
+        self.trust_cal = trust if trust_cal is None else trust_cal
+        self.trust_plain = trust if trust_plain is None else trust_plain
         self.detection = detection
         self.active = active
         self.neighbours: list[NaiveUser] = []
         self.next_values = values
 
     def interact(self, response: int, u_real: float, u_cue: float, u_sees: float) -> None:
-        """Query the model, judge the outcome, update trust and values."""
+        """Query the model, judge the outcome, update trust (and its shadows) and values."""
         rules, y = self.model.rules, self.model.responses
         quality = float(y.quality[response])
-        real = u_real < _sigmoid(quality)
-        by_cue = u_cue < _sigmoid(
-            quality
-            + rules.cue_anthro * float(y.anthro[response])
-            + rules.cue_polish * float(y.polish[response])
-        )
-        outcome = float(real if u_sees < self.detection else by_cue)
-        rate = rules.trust_rate * rules.loss_aversion if outcome < self.trust else rules.trust_rate
-        self.trust = min(max(self.trust + min(rate, 1.0) * (outcome - self.trust), 0.0), 1.0)
+        real = u_real < _sigmoid(quality - float(y.defect[response]))  # the masked defect is real
+        style = rules.cue_polish * float(y.polish[response])
+        by_cue = u_cue < _sigmoid(quality + rules.cue_anthro * float(y.anthro[response]) + style)
+        by_plain_cue = u_cue < _sigmoid(quality + style)
+        sees = u_sees < self.detection
+        outcome = float(real if sees else by_cue)
+        self.trust = self._learn(self.trust, outcome)
+        self.trust_cal = self._learn(self.trust_cal, float(real))
+        self.trust_plain = self._learn(self.trust_plain, float(real if sees else by_plain_cue))
         if rules.persuasion > 0:
             self.values = self.values + (rules.persuasion * self.trust) * (y.stance[response] - self.values)
+
+    def _learn(self, trust: float, outcome: float) -> float:
+        """`T <- T + alpha (o - T)`, alpha larger by loss_aversion after a disappointment."""
+        rules = self.model.rules
+        rate = rules.trust_rate * rules.loss_aversion if outcome < trust else rules.trust_rate
+        return min(max(trust + min(rate, 1.0) * (outcome - trust), 0.0), 1.0)
 
     def listen(self) -> None:
         """DeGroot: the next values mix own values with the neighbours' mean."""
@@ -79,7 +91,18 @@ class NaiveUsersModel(mesa.Model):
     """N `NaiveUser` agents on the same network; `step()` runs one step of the users' dynamics under `policy`."""
 
     def __init__(
-        self, *, values, trust, detection, active, adjacency, rules: UserRules, responses: Responses, rng=None
+        self,
+        *,
+        values,
+        trust,
+        detection,
+        active,
+        adjacency,
+        rules: UserRules,
+        responses: Responses,
+        trust_cal=None,
+        trust_plain=None,
+        rng=None,
     ):
         super().__init__(rng=rng)
         self.rules = rules
@@ -93,6 +116,8 @@ class NaiveUsersModel(mesa.Model):
                 float(trust[i]),
                 float(detection[i]),
                 bool(active[i]),
+                None if trust_cal is None else float(trust_cal[i]),
+                None if trust_plain is None else float(trust_plain[i]),
             )
             for i in range(len(trust))
         ]
@@ -105,12 +130,14 @@ class NaiveUsersModel(mesa.Model):
         """Agents with a copy of a sociosim `UserPopulation`'s state."""
         return cls(
             values=users.values,
-            trust=users.trust,
+            trust=users.trust[:, 0],  # one lab: the reference models the single-lab users
             detection=users.detection,
             active=users.active,
             adjacency=users.adjacency,
             rules=UserRules.from_params(params),
             responses=Responses.from_catalogue(catalogue),
+            trust_cal=users.trust_cal[:, 0],
+            trust_plain=users.trust_plain[:, 0],
             rng=rng,
         )
 
@@ -136,6 +163,14 @@ class NaiveUsersModel(mesa.Model):
     @property
     def trust(self) -> np.ndarray:
         return np.array([u.trust for u in self.users])
+
+    @property
+    def trust_cal(self) -> np.ndarray:
+        return np.array([u.trust_cal for u in self.users])
+
+    @property
+    def trust_plain(self) -> np.ndarray:
+        return np.array([u.trust_plain for u in self.users])
 
     @property
     def values(self) -> np.ndarray:

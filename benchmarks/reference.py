@@ -4,7 +4,10 @@ What a competent hand-written numpy program does for the same model: state in fl
 the network as one row-normalised CSR matrix, one vectorised pass per equation. It has no
 feedback loop, no measures and no Mesa: only what every user does each step (interact,
 DeGroot averaging, churn), with random draws in the same order as `sociosim`, so that
-driven by the same policy and generator it reproduces sociosim's users exactly.
+driven by the same policy and generator it reproduces sociosim's users exactly. Like
+sociosim's users it keeps the two shadow trusts of DESIGN §3 (v2): `trust_cal`, learnt
+from the real outcomes, and `trust_plain`, judged without the persona cue; they need no
+draws of their own, only the same update twice more.
 """
 
 from __future__ import annotations
@@ -51,16 +54,17 @@ class UserRules:
 
 @dataclass(frozen=True)
 class Responses:
-    """The catalogue features the users' dynamics read: quality, anthro, polish and stance (M, D)."""
+    """The catalogue features the users' dynamics read: quality, masked defect, anthro, polish and stance (M, D)."""
 
     quality: np.ndarray
+    defect: np.ndarray  # the masked defect x: fails the real outcome, invisible to the cues
     anthro: np.ndarray
     polish: np.ndarray
     stance: np.ndarray
 
     @classmethod
     def from_catalogue(cls, catalogue) -> Responses:
-        return cls(catalogue.quality, catalogue.anthro, catalogue.polish, catalogue.stance)
+        return cls(catalogue.quality, catalogue.defect, catalogue.anthro, catalogue.polish, catalogue.stance)
 
 
 class ReferenceUsers:
@@ -76,9 +80,14 @@ class ReferenceUsers:
         adjacency: sp.csr_matrix,
         rules: UserRules,
         responses: Responses,
+        trust_cal: np.ndarray | None = None,
+        trust_plain: np.ndarray | None = None,
     ):
         self.values = np.array(values, dtype=float)
         self.trust = np.array(trust, dtype=float)
+        # the shadow trusts start where trust starts unless given
+        self.trust_cal = np.array(trust if trust_cal is None else trust_cal, dtype=float)
+        self.trust_plain = np.array(trust if trust_plain is None else trust_plain, dtype=float)
         self.detection = np.asarray(detection, dtype=float)
         self.active = np.array(active, dtype=bool)
         self.rules = rules
@@ -93,12 +102,14 @@ class ReferenceUsers:
         """A copy of a sociosim `UserPopulation`'s state (the reference does not draw its own world)."""
         return cls(
             values=users.values,
-            trust=users.trust,
+            trust=users.trust[:, 0],  # one lab: the reference models the single-lab users
             detection=users.detection,
             active=users.active,
             adjacency=users.adjacency,
             rules=UserRules.from_params(params),
             responses=Responses.from_catalogue(catalogue),
+            trust_cal=users.trust_cal[:, 0],
+            trust_plain=users.trust_plain[:, 0],
         )
 
     def step(self, policy: np.ndarray, rng: np.random.Generator) -> None:
@@ -108,19 +119,27 @@ class ReferenceUsers:
         cdf = np.cumsum(policy)
         cdf[-1] = 1.0
         got = np.searchsorted(cdf, rng.random(len(asking)), side="right").clip(max=len(policy) - 1)
-        # outcome: the real one (seen with probability d) or judged by cues
+        # outcome: the real one (success with probability sigma(q - x), seen with probability d)
+        # or judged by cues, which the masked defect does not touch
         quality = y.quality[got]
-        real = rng.random(len(got)) < expit(quality)
-        by_cue = rng.random(len(got)) < expit(
-            quality + r.cue_anthro * y.anthro[got] + r.cue_polish * y.polish[got]
-        )
+        real = rng.random(len(got)) < expit(quality - y.defect[got])
+        cue_draw = rng.random(len(got))
+        style = r.cue_polish * y.polish[got]
+        by_cue = cue_draw < expit(quality + r.cue_anthro * y.anthro[got] + style)
         sees = rng.random(len(got)) < self.detection[asking]
         outcome = np.where(sees, real, by_cue).astype(float)
-        # trust, with losses weighing loss_aversion times more
+        # the same draws without the persona term in the cue
+        plain = np.where(sees, real, cue_draw < expit(quality + style)).astype(float)
+        # trust and its two shadows, with losses weighing loss_aversion times more
+        for state, seen in (
+            (self.trust, outcome),
+            (self.trust_cal, real.astype(float)),
+            (self.trust_plain, plain),
+        ):
+            before = state[asking]
+            rate = np.minimum(np.where(seen < before, r.trust_rate * r.loss_aversion, r.trust_rate), 1.0)
+            state[asking] = np.clip(before + rate * (seen - before), 0.0, 1.0)
         trust = self.trust[asking]
-        rate = np.minimum(np.where(outcome < trust, r.trust_rate * r.loss_aversion, r.trust_rate), 1.0)
-        trust = np.clip(trust + rate * (outcome - trust), 0.0, 1.0)
-        self.trust[asking] = trust
         # persuasion, scaled by trust
         if r.persuasion > 0:
             values = self.values[asking]

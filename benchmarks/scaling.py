@@ -102,7 +102,8 @@ def measure(
 
     record["refit_s"] = statistics.median(_timed(cold_refit, k))
     model.reward_model.theta = fitted
-    record["policy_update_s"] = statistics.median(_timed(model.update_policy, k))
+    lab = model.labs[0]
+    record["policy_update_s"] = statistics.median(_timed(lambda: lab.update_policy(model.developer.beta), k))
 
     if naive_steps:
         start = time.perf_counter()

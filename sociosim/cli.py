@@ -122,9 +122,21 @@ def run(
 
 
 @app.command()
-def scenarios() -> None:
-    """List the scenario library, one line each."""
+def scenarios(
+    fmt: Annotated[
+        str, typer.Option("--format", help="text (one line each) or markdown (the full table)")
+    ] = "text",
+) -> None:
+    """List the scenario library, one line each (or as the README's Markdown table)."""
     from sociosim.config.scenario import library, load_scenario
+
+    if fmt not in {"text", "markdown"}:
+        fail(f"--format: must be text or markdown, got {fmt!r}")
+    if fmt == "markdown":
+        from sociosim.config.describe import scenario_reference
+
+        typer.echo(scenario_reference(), nl=False)
+        return
 
     for name, path in library().items():
         try:

@@ -257,7 +257,7 @@ def error_from_validation(
         # a model's own check; a message "name: ..." names a field inside the model checked
         head, sep, rest = message.partition(": ")
         checked = owner or (holder if not parts else None) or root
-        if sep and head.split(".")[0] in checked.model_fields:
+        if sep and head.split(".")[0].split("[")[0] in checked.model_fields:
             return ScenarioError(".".join(p for p in (path, head) if p), rest)
         if sep and flat is not None and head in flat.model_fields:
             return ScenarioError(f"{prefix}.{head}" if prefix else head, rest)

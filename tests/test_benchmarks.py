@@ -1,8 +1,8 @@
 """The benchmark's yardsticks run the same users' dynamics as sociosim, and the harness runs.
 
 The numpy reference and the naive Mesa model are driven by the same policy and the same
-random stream as sociosim, so trust, activity and values must match to floating point.
-No timing assertions.
+random stream as sociosim, so trust (and its two shadows, calibrated and plain), activity
+and values must match to floating point. No timing assertions.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import pytest
 from benchmarks.naive_mesa import NaiveUsersModel
 from benchmarks.reference import ReferenceUsers
 from sociosim import AlignmentModel
+from sociosim.model.dynamics import anthro_cue
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -35,7 +36,8 @@ def drive_population(model: AlignmentModel, steps: int, seed: int):
     rng = np.random.default_rng(seed)
     p = model.params
     for _ in range(steps):
-        users.interact(model.policy, model.catalogue, p, disclosure=p.disclosure, rng=rng)
+        cue = anthro_cue(p.cue_anthro, disclosure=p.disclosure, disclosure_effect=p.disclosure_effect)
+        users.interact([model.policy], model.catalogue, p, anthro_cues=np.array([cue]), rng=rng)
         users.socialise(p)
         users.churn(p.churn_threshold)
     return users
@@ -48,7 +50,10 @@ def test_reference_reproduces_sociosim_users_exactly(model):
     for _ in range(25):
         reference.step(model.policy, rng)
     assert 0.0 < users.active.mean() < 1.0  # churn happened, so the comparison covers it
-    np.testing.assert_array_equal(reference.trust, users.trust)
+    assert model.policy @ model.catalogue.defect > 0  # users meet masked defects
+    np.testing.assert_array_equal(reference.trust, users.trust[:, 0])
+    np.testing.assert_array_equal(reference.trust_cal, users.trust_cal[:, 0])
+    np.testing.assert_array_equal(reference.trust_plain, users.trust_plain[:, 0])
     np.testing.assert_array_equal(reference.active, users.active)
     np.testing.assert_array_equal(reference.values, users.values)
 
@@ -60,7 +65,9 @@ def test_naive_mesa_matches_sociosim_users_to_rounding(model):
     for _ in range(15):
         naive.step()
     np.testing.assert_array_equal(naive.active, users.active)
-    np.testing.assert_allclose(naive.trust, users.trust, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(naive.trust, users.trust[:, 0], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(naive.trust_cal, users.trust_cal[:, 0], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(naive.trust_plain, users.trust_plain[:, 0], rtol=0, atol=1e-12)
     np.testing.assert_allclose(naive.values, users.values, rtol=0, atol=1e-12)
 
 
@@ -75,10 +82,17 @@ def test_reference_replays_the_full_model_and_its_statistics():
         rng = np.random.default_rng()
         rng.bit_generator.state = state
         reference.step(policy, rng)
-    np.testing.assert_array_equal(reference.trust, model.users.trust)
+    np.testing.assert_array_equal(reference.trust, model.users.trust[:, 0])
+    np.testing.assert_array_equal(reference.trust_cal, model.users.trust_cal[:, 0])
+    np.testing.assert_array_equal(reference.trust_plain, model.users.trust_plain[:, 0])
     np.testing.assert_array_equal(reference.values, model.users.values)
     last = model.results().iloc[-1]
     assert last["trust_mean"] == pytest.approx(reference.trust.mean(), abs=1e-12)
+    active = reference.active
+    overtrust = (reference.trust - reference.trust_cal)[active].mean()
+    from_anthro = (reference.trust - reference.trust_plain)[active].mean()
+    assert last["overtrust"] == pytest.approx(overtrust, abs=1e-12)
+    assert last["trust_from_anthro"] == pytest.approx(from_anthro, abs=1e-12)
     assert last["active_share"] == pytest.approx(reference.active.mean(), abs=1e-12)
     assert last["value_diversity"] == pytest.approx(reference.values.var(axis=0).sum(), abs=1e-10)
 

@@ -129,7 +129,7 @@ STEP_ACTIONS = (
     "calibrate",
     "_collect_labels",
     "choose_pressure",
-    "retrain",
+    "_retrain",
     "audit",
     "compute_measures",
     "collect",
@@ -217,3 +217,14 @@ def test_relative_links_in_the_docs_resolve(name):
     assert links
     for link in links:
         assert (DOCS / link).exists(), f"docs/{name} links to missing {link}"
+
+
+def test_readme_scenario_table_is_the_library_as_it_is():
+    """The README's scenario table is `sociosim scenarios --format markdown` (each expected text once: in its file)."""
+    from sociosim.config.describe import scenario_reference
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = text.split("<!-- scenarios:start -->\n", 1)[1].split("<!-- scenarios:end -->", 1)[0]
+    assert block == scenario_reference(), (
+        "README scenario table is stale: paste `sociosim scenarios --format markdown`"
+    )

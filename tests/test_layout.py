@@ -27,7 +27,7 @@ LAYERS = {
     "viz": 6,
     "cli": 7,
 }
-# inside model/: model.py -> agents, measures -> metrics -> populations -> feedback -> world, network, policy, dynamics
+# inside model/: model.py -> agents, labs, measures -> metrics -> populations -> feedback -> world, network, policy, dynamics
 MODEL_FLOORS = {
     "world": 0,
     "network": 0,
@@ -38,6 +38,7 @@ MODEL_FLOORS = {
     "metrics": 3,
     "measures": 4,
     "agents": 4,
+    "labs": 4,
     "model": 5,
 }
 LATE_IMPORTS_ALLOWED = {"cli.py", "__init__.py"}

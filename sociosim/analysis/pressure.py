@@ -12,6 +12,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+from scipy.stats import bootstrap
 
 from sociosim.analysis.frames import require_columns, summarise_runs
 from sociosim.analysis.stats import ols_line, ols_line_bootstrap
@@ -162,3 +163,100 @@ def goodhart_table(
             row.update(asdict(fit))
             rows.append(row)
     return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class GoodhartCurve:
+    """Gao et al.'s form fitted to the replicate-mean curve of true utility against d = sqrt(KL).
+
+    `a`, `b`, `r2` and the peak (`peak_kl = d*^2`, `peak_utility`) come from the mean curve;
+    the `_lo`/`_hi` bounds are percentile bootstrap intervals over replications (catalogues),
+    from `scipy.stats.bootstrap` resampling whole replicates.
+    """
+
+    form: str
+    a: float
+    a_lo: float
+    a_hi: float
+    b: float
+    b_lo: float
+    b_hi: float
+    r2: float
+    peak_kl: float
+    peak_kl_lo: float
+    peak_kl_hi: float
+    peak_utility: float
+    n_points: int
+    n_replicates: int
+
+
+def _peak_kl(fit: GoodhartFit) -> float:
+    """The KL at the fitted peak, d*^2 (inf when the curve has no peak)."""
+    with np.errstate(over="ignore"):
+        return float(np.square(fit.d_star))
+
+
+def _mean_curve(d2: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The replicate-mean curve: d = sqrt(mean KL) and mean utility at each pressure (columns)."""
+    return np.sqrt(np.clip(d2.mean(axis=0), 0.0, None)), u.mean(axis=0)
+
+
+def fit_goodhart_curve(
+    runs: pd.DataFrame,
+    *,
+    x: str = "beta",
+    utility: str = "true_utility",
+    replicate: str = "replicate",
+    form: GoodhartForm = "bon",
+    n_boot: int = 999,
+    level: float = 0.95,
+    seed: int = 0,
+) -> GoodhartCurve:
+    """Fit `u = d (a - b d)` (form "bon") or `u = d (a - b log d)` ("kl") to the mean curve, with bootstrap CIs.
+
+    `runs` has one row per run (e.g. `summarise_runs`) with columns `x`, `kl`, `utility` and
+    `replicate`; every replicate must have run at every value of `x` (common random numbers).
+    """
+    require_columns(runs, [x, "kl", utility, replicate])
+    kl = runs.pivot_table(index=replicate, columns=x, values="kl", aggfunc="mean")
+    u = runs.pivot_table(index=replicate, columns=x, values=utility, aggfunc="mean")
+    kl, u = kl.dropna(), u.loc[kl.dropna().index].dropna()
+    kl = kl.loc[u.index]
+    if len(u) < 2 or u.shape[1] < 3:
+        raise ValueError(f"runs: need >= 2 replicates at >= 3 values of {x}, got {u.shape}")
+    kl_m, u_m = kl.to_numpy(float), u.to_numpy(float)
+
+    def params(rows: np.ndarray) -> np.ndarray:
+        d, mean_u = _mean_curve(kl_m[rows], u_m[rows])
+        fit = fit_goodhart(d, mean_u, form=form)
+        return np.array([fit.a, fit.b, min(_peak_kl(fit), 1e6)])
+
+    every = np.arange(len(u_m))
+    d, mean_u = _mean_curve(kl_m, u_m)
+    point = fit_goodhart(d, mean_u, form=form)
+    ci = bootstrap(
+        (every,),
+        lambda rows: params(np.asarray(rows, dtype=int)),
+        vectorized=False,
+        n_resamples=n_boot,
+        confidence_level=level,
+        method="percentile",
+        random_state=np.random.default_rng(seed),
+    ).confidence_interval
+    peak = _peak_kl(point)
+    return GoodhartCurve(
+        form=form,
+        a=point.a,
+        a_lo=float(ci.low[0]),
+        a_hi=float(ci.high[0]),
+        b=point.b,
+        b_lo=float(ci.low[1]),
+        b_hi=float(ci.high[1]),
+        r2=point.r2,
+        peak_kl=peak,
+        peak_kl_lo=float(ci.low[2]),
+        peak_kl_hi=float(ci.high[2]),
+        peak_utility=point.u_star,
+        n_points=u_m.shape[1],
+        n_replicates=len(u_m),
+    )

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from sociosim.config.levers import LEVER_CHANGES, lever_changes
 from sociosim.config.params import ALIASES, ModelParams, describe_parameter
+from sociosim.config.scenario import library, load_scenario
 from sociosim.io import atomic_write_text
 
 GROUP_TITLES = {
@@ -22,6 +23,7 @@ GROUP_TITLES = {
     "shift": "Distribution shift",
     "users": "Users and their network",
     "regulators": "Regulators",
+    "labs": "Labs: several developers competing for the same users",
 }
 
 # How the lever tag of a field reads in the reference (DESIGN §3: the MAPS levers and disclosure).
@@ -165,3 +167,20 @@ def reference_is_current(path: str | Path) -> bool:
     """Whether the file at `path` holds exactly the Markdown reference the schema gives now."""
     target = Path(path)
     return target.is_file() and target.read_text(encoding="utf-8") == parameter_reference(markdown=True)
+
+
+def scenario_reference() -> str:
+    """The scenario library as a Markdown table: name, question, what to look at, expected outcome.
+
+    Read from the scenario files themselves, so the README's copy is checked against them.
+    """
+    lines = [
+        "| scenario | question | what to look at | expected outcome (as measured) |",
+        "|---|---|---|---|",
+    ]
+    for name, path in library().items():
+        info = load_scenario(path).scenario
+        look = ", ".join(f"`{m}`" for m in info.look_at)
+        cells = (f"`{name}`", info.question, look, info.expected)
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(lines) + "\n"

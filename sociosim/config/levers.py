@@ -13,12 +13,14 @@ from sociosim.config.params import ModelParams, make_params
 LEVER_CHANGES: dict[str, dict[str, Any]] = {
     # M: richer supervision - the reward model sees harm; constitution terms on harm and agreement
     "misspecification": {"visible_features": "+harm", "harm_penalty": 1.0, "agree_penalty": 0.5},
-    # A: a culture-balanced pool, balanced aggregation, calibration against gold labels, more labels
+    # A: a culture-balanced pool, balanced aggregation, calibration against gold labels, more labels,
+    # AI-assisted rating that perceives half of the masked defects
     "annotation": {
         "annotator_shares": "equal_shares",
         "aggregation": "balanced",
         "calibrate_every": 10,
         "labels_per_step": 40,
+        "defect_detection": 0.5,
     },
     # P: a KL budget on the optimiser
     "pressure": {"kl_budget": "regulator_kl_budget"},

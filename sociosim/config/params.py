@@ -88,6 +88,20 @@ class ModelParams(BaseModel):
     tail_df: float = _p(
         3.0, "Degrees of freedom of the Student-t style tail.", group="world", gt=2.0, le=1000.0
     )
+    masked_defect: float = _p(
+        2.0,
+        "Delta: true-utility cost of a masked defect, Delta*clip(polish - p0, 0, 1): substance that outrunning style hides (0: none).",
+        group="world",
+        ge=0.0,
+        le=100.0,
+    )
+    masked_defect_threshold: float = _p(
+        3.0,
+        "p0: the polish (in sd) beyond which style hides a defect.",
+        group="world",
+        ge=-100.0,
+        le=100.0,
+    )
     anthro_mean: float = _p(
         0.5, "Mean anthropomorphism of the catalogue (0.5: uniform).", group="world", ge=0.01, le=0.99
     )
@@ -127,6 +141,19 @@ class ModelParams(BaseModel):
     )
     bias_spread: float = _p(
         0.1, "Spread of individual rater biases around their means.", group="annotators", ge=0.0, le=10.0
+    )
+    label_policy: Literal["current", "base"] = _p(
+        "current",
+        "Policy human label pairs are drawn from: current (on-policy, iterated RLHF) or base (pi_0: fixed data, Gao et al.'s protocol).",
+        group="annotators",
+    )
+    defect_detection: float = _p(
+        0.0,
+        "Share of a masked defect raters perceive (AI-assisted or expert rating raises it).",
+        group="annotators",
+        lever="annotation",
+        ge=0.0,
+        le=1.0,
     )
     labels_per_step: int = _p(
         20,
@@ -391,6 +418,27 @@ class ModelParams(BaseModel):
         1.0, "Probability that the developer complies with a mandate.", group="regulators", ge=0.0, le=1.0
     )
 
+    # --- labs (v2) ----------------------------------------------------------------------------
+    n_labs: int = _p(
+        1,
+        "Number of competing labs, each with its own annotators, reward model and policy.",
+        group="labs",
+        ge=1,
+        le=16,
+    )
+    lab_choice: float = _p(
+        5.0,
+        "How strongly a querying user picks their most trusted lab: softmax(lab_choice * trust); 0 = uniform.",
+        group="labs",
+        ge=0.0,
+        le=1000.0,
+    )
+    labs: list[dict[str, Any]] | None = _p(
+        None,
+        "Per-lab settings: one table per lab of lab parameters that differ from the flat value (TOML [[labs]]; or give a lab parameter a list of n_labs values).",
+        group="labs",
+    )
+
     @model_validator(mode="before")
     @classmethod
     def _check_scalar_types(cls, data: Any) -> Any:
@@ -416,7 +464,31 @@ class ModelParams(BaseModel):
             raise ValueError(f"visible_features: names must not repeat, got {self.visible_features}")
         if self.mean_degree >= self.n_users:
             raise ValueError(f"mean_degree: must be below n_users ({self.n_users}), got {self.mean_degree}")
+        if self.labs is not None:
+            if len(self.labs) != self.n_labs:
+                raise ValueError(
+                    f"labs: needs one table per lab (n_labs = {self.n_labs}), got {len(self.labs)}"
+                )
+            for index in range(self.n_labs):
+                self.lab_params(index)  # names the lab and field of a bad value
         return self
+
+    def lab_params(self, index: int) -> ModelParams:
+        """The parameters lab `index` runs with: the flat values with its own `labs` entries in force."""
+        overrides = (self.labs or [{}])[index] if self.labs else {}
+        if not overrides:
+            return self if self.labs is None else self.model_copy(update={"labs": None})
+        for name in overrides:
+            if resolve_name(name) not in LAB_FIELDS:
+                raise ValueError(
+                    f"labs[{index}].{key_text(name)}: not a lab parameter; lab parameters are {', '.join(LAB_FIELDS)}"
+                )
+        data = self.model_dump() | {"labs": None} | {resolve_name(k): v for k, v in overrides.items()}
+        try:
+            return ModelParams(**data)
+        except ValidationError as exc:
+            error = error_from_validation(exc, model=ModelParams, flat=ModelParams)
+            raise ValueError(f"labs[{index}].{error.field}: {error.message}") from None
 
     # --- derived values -------------------------------------------------------------------
     def user_share_array(self) -> list[float]:
@@ -435,6 +507,86 @@ class ModelParams(BaseModel):
             return [1.0]
         rest = 0.3 / (self.n_cultures - 1)
         return [0.7] + [rest] * (self.n_cultures - 1)
+
+
+# The parameters each lab sets for itself (DESIGN §3 "Developers and labs"); the rest are shared.
+LAB_FIELDS = (
+    "n_annotators",
+    "annotator_shares",
+    "annotator_precision",
+    "polish_bias",
+    "anthro_bias",
+    "flattery_bias",
+    "bias_spread",
+    "label_policy",
+    "defect_detection",
+    "labels_per_step",
+    "label_window",
+    "drift",
+    "value_drift",
+    "calibration_strength",
+    "calibrate_every",
+    "aggregation",
+    "visible_features",
+    "l2",
+    "harm_penalty",
+    "agree_penalty",
+    "anthro_penalty",
+    "rlaif",
+    "rlaif_labels",
+    "thumbs_feedback",
+    "thumbs_labels",
+    "optimizer",
+    "beta",
+    "best_of_n",
+    "retrain_every",
+    "beta_cap",
+    "kl_budget",
+    "lever",
+    "beta_mode",
+    "beta_step",
+    "beta_max",
+    "shift_training",
+    "disclosure",
+)
+
+
+def _is_list_field(name: str) -> bool:
+    """Whether a parameter's own value is a list (so per-lab values are a list of lists)."""
+    return "list[" in str(ModelParams.model_fields[name].annotation)
+
+
+def split_lab_values(data: dict[str, Any]) -> dict[str, Any]:
+    """Turn per-lab shorthand (`beta=[1, 4]`: a list where one value belongs) into `labs` tables.
+
+    A list-valued lab parameter (`annotator_shares`) is per lab when given as a list of lists.
+    The flat field keeps lab 0's value.
+    """
+    per_lab = {}
+    for name, value in data.items():
+        if name not in LAB_FIELDS or not isinstance(value, list | tuple) or not value:
+            continue
+        if _is_list_field(name) and not all(isinstance(v, list | tuple) for v in value):
+            continue
+        per_lab[name] = list(value)
+    if not per_lab:
+        return data
+    n_labs = data.get("n_labs", 1)
+    for name, values in per_lab.items():
+        if len(values) != n_labs:
+            raise ScenarioError(
+                name, f"needs one value per lab (n_labs = {n_labs}), got {len(values)} values"
+            )
+    labs = [dict(entry) for entry in (data.get("labs") or [{} for _ in range(n_labs)])]
+    if len(labs) != n_labs:
+        raise ScenarioError("labs", f"needs one table per lab (n_labs = {n_labs}), got {len(labs)}")
+    out = dict(data)
+    for name, values in per_lab.items():
+        out[name] = values[0]
+        for entry, value in zip(labs, values, strict=True):
+            entry[name] = value
+    out["labs"] = labs
+    return out
 
 
 # Alternative names accepted wherever a flat override is (DESIGN §7 and the papers' symbols).
@@ -465,6 +617,7 @@ def make_params(base: ModelParams | dict | None = None, /, **overrides: Any) -> 
     data = {resolve_name(k): v for k, v in data.items()}
     for key, value in overrides.items():
         data[resolve_name(key)] = value
+    data = split_lab_values(data)
     try:
         return ModelParams(**data)
     except ValidationError as exc:
@@ -480,6 +633,7 @@ __all__ = [
     "ALIASES",
     "DEFAULT_VISIBLE",
     "FEATURES",
+    "LAB_FIELDS",
     "LEVERS",
     "ModelParams",
     "describe_parameter",

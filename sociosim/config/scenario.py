@@ -24,7 +24,7 @@ from sociosim.config.params import ModelParams, make_params, resolve_name
 from sociosim.errors import ScenarioError, error_from_validation, key_text, reject_loose_scalars
 
 SCENARIO_DIR_NAME = "scenarios"
-SCENARIO_TABLES = ("scenario", "run", "params", "design")
+SCENARIO_TABLES = ("scenario", "run", "params", "labs", "design")
 
 
 class ScenarioInfo(BaseModel):
@@ -247,11 +247,19 @@ def scenario_from_dict(data: dict[str, Any], *, source: str | None = None) -> Sc
     params = data.get("params", {})
     if not isinstance(params, dict):
         raise ScenarioError("params", "must be a table of parameter = value")
-    rest = {k: v for k, v in data.items() if k != "params"}
+    if "labs" in data:  # [[labs]]: one table of lab parameters per lab
+        labs = data["labs"]
+        if not isinstance(labs, list) or not all(isinstance(entry, dict) for entry in labs):
+            raise ScenarioError("labs", "must be an array of tables ([[labs]]), one per lab")
+        params = {**params, "labs": labs}
+    rest = {k: v for k, v in data.items() if k not in ("params", "labs")}
     try:
         params_model = make_params({resolve_name(k): v for k, v in params.items()})
     except ScenarioError as exc:
-        raise ScenarioError(f"params.{exc.field}", exc.message) from None
+        where = (
+            exc.field if exc.field.startswith("labs") else f"params.{exc.field}"
+        )  # [[labs]] is its own table
+        raise ScenarioError(where, exc.message) from None
     try:
         return Scenario(params=params_model, source=source, **rest)
     except ValidationError as exc:

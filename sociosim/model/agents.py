@@ -30,7 +30,13 @@ class UserAgent(mesa.Agent):
 
     @property
     def trust(self) -> float:
-        return float(self.model.users.trust[self.index])
+        """Trust in the lab this user trusts most (with one lab: their trust in it)."""
+        return float(self.model.users.trust[self.index].max())
+
+    @property
+    def trusts(self) -> np.ndarray:
+        """Trust in each lab."""
+        return self.model.users.trust[self.index]
 
     @property
     def detection(self) -> float:
@@ -78,21 +84,21 @@ class AnnotatorAgent(mesa.Agent):
 
 
 class DeveloperAgent(mesa.Agent):
-    """A lab: sets optimisation pressure (fixed or engagement-seeking) and complies with mandates."""
+    """A lab's developer: sets its optimisation pressure (fixed or engagement-seeking) and complies with mandates."""
 
-    def __init__(self, model: mesa.Model):
+    def __init__(self, model: mesa.Model, lab: int = 0):
         super().__init__(model)
-        self.beta = model.params.beta
+        self.lab = lab
+        self.beta = model.labs[lab].params.beta
         self.last_engagement: float | None = None
 
     def engagement(self) -> float:
-        """Expected use of the model: trust among users who still use it, times their share."""
-        users = self.model.users
-        return float(np.mean(users.trust * users.active))
+        """The lab's engagement: its active users' trust in it, weighted by how likely each is to query it."""
+        return self.model.lab_engagement(self.lab)
 
     def choose_pressure(self) -> None:
         """Engagement-seeking labs raise beta while engagement rises (never above beta_max)."""
-        params = self.model.params
+        params = self.model.labs[self.lab].params
         if params.beta_mode != "engagement":
             self.beta = params.beta
             return
@@ -108,11 +114,12 @@ class DeveloperAgent(mesa.Agent):
 
 @dataclass(frozen=True)
 class Mandate:
-    """A regulator's finding: the lever it imposes and why."""
+    """A regulator's finding: the lever it imposes on which lab, and why."""
 
     regulator: int
     lever: str
     reason: str
+    lab: int = 0
 
 
 class RegulatorAgent(mesa.Agent):
@@ -121,10 +128,10 @@ class RegulatorAgent(mesa.Agent):
     def __init__(self, model: mesa.Model, number: int):
         super().__init__(model)
         self.number = number
-        self.imposed: set[str] = set()
+        self.imposed: set[tuple[int, str]] = set()  # (lab, lever) mandates complied with
 
-    def audit(self, found: dict[str, float]) -> Mandate | None:
-        """Judge the audit measures: past a threshold, mandate the configured lever (once)."""
+    def audit(self, found: dict[str, float], *, lab: int = 0) -> Mandate | None:
+        """Judge one lab's audit measures: past a threshold, mandate the configured lever (once per lab)."""
         params = self.model.params
         reasons = []
         if found["gap_shift"] > params.audit_gap_threshold:
@@ -132,10 +139,10 @@ class RegulatorAgent(mesa.Agent):
         if found["overtrust"] > params.audit_overtrust_threshold:
             reasons.append(f"overtrust {found['overtrust']:.3f} > {params.audit_overtrust_threshold}")
         lever = params.regulator_lever
-        if not reasons or lever in self.imposed:
+        if not reasons or (lab, lever) in self.imposed:
             return None
-        return Mandate(self.number, lever, "; ".join(reasons))
+        return Mandate(self.number, lever, "; ".join(reasons), lab)
 
     def enforced(self, mandate: Mandate) -> None:
-        """Remember a mandate the lab complied with, so it is not imposed again."""
-        self.imposed.add(mandate.lever)
+        """Remember a mandate the lab complied with, so it is not imposed on that lab again."""
+        self.imposed.add((mandate.lab, mandate.lever))

@@ -5,6 +5,8 @@ Each takes and returns arrays; `populations.UserPopulation.interact` and `social
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import scipy.sparse as sp
 from scipy.special import expit
@@ -15,8 +17,18 @@ def anthro_cue(cue_anthro: float, *, disclosure: bool, disclosure_effect: float)
     return cue_anthro * (1.0 - disclosure_effect if disclosure else 1.0)
 
 
-def perceived_outcome(
+@dataclass(frozen=True)
+class Outcomes:
+    """One query per user: the outcome they perceive, the real one, and the one they would perceive without the persona cue."""
+
+    perceived: np.ndarray
+    real: np.ndarray
+    plain: np.ndarray
+
+
+def query_outcomes(
     quality: np.ndarray,
+    defect: np.ndarray,
     anthro: np.ndarray,
     polish: np.ndarray,
     detection: np.ndarray,
@@ -24,16 +36,24 @@ def perceived_outcome(
     cue_anthro: float,
     cue_polish: float,
     rng: np.random.Generator,
-) -> np.ndarray:
-    """What each user takes the outcome to be (1 success, 0 failure).
+) -> Outcomes:
+    """What each user takes the outcome to be (1 success, 0 failure), beside the real outcome.
 
-    The real outcome succeeds with probability `sigmoid(q)`; a user sees it with
-    probability `d_i`, otherwise judges by cues `sigmoid(q + ca a + cp p)`.
+    The real outcome succeeds with probability `sigmoid(q - x)` (the masked defect is real);
+    a user sees it with probability `d_i`, otherwise judges by cues
+    `sigmoid(q + ca a + cp p)`. The plain outcome uses the same draws with the persona term
+    `ca a` taken out of the cue (what trust would be without the human-like persona).
     """
-    real = rng.random(len(quality)) < expit(quality)
-    by_cue = rng.random(len(quality)) < expit(quality + cue_anthro * anthro + cue_polish * polish)
+    real = rng.random(len(quality)) < expit(quality - defect)
+    cue_draw = rng.random(len(quality))
+    by_cue = cue_draw < expit(quality + cue_anthro * anthro + cue_polish * polish)
+    by_plain_cue = cue_draw < expit(quality + cue_polish * polish)
     sees = rng.random(len(quality)) < detection
-    return np.where(sees, real, by_cue).astype(float)
+    return Outcomes(
+        perceived=np.where(sees, real, by_cue).astype(float),
+        real=real.astype(float),
+        plain=np.where(sees, real, by_plain_cue).astype(float),
+    )
 
 
 def update_trust(trust: np.ndarray, outcome: np.ndarray, *, rate: float, loss_aversion: float) -> np.ndarray:

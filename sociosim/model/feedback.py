@@ -167,8 +167,14 @@ class RewardModel:
         return self.features @ self.theta + self.constitution
 
     def refit(self, labels: Labels, *, l2: float, balanced: bool) -> None:
-        """Refit `theta` on a window of labels (warm-started from the current fit)."""
+        """Refit `theta` on a window of labels (warm-started from the current fit).
+
+        A window with no informative label (no pair whose visible features differ) keeps the
+        current fit: L2 alone would shrink it to zero and the policy would fall back to `pi_0`.
+        """
         diff = self.features[labels.first] - self.features[labels.second]
+        if not np.any(diff):
+            return
         weights = aggregation_weights(labels.culture, balanced=balanced)
         self.theta = fit_bradley_terry(diff, labels.first_wins, weights, l2=l2, start=self.theta)
 

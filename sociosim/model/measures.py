@@ -2,7 +2,9 @@
 
 The DataCollector, the browser view's glossary, the analysis, the report and the docs all
 read the measures here. Per-culture measures are written with `{c}` (`utility_{c}`) and
-expand to one column per culture. The order is the order of the columns a run records.
+expand to one column per culture; per-lab measures with `{l}`, recorded (with the market
+concentration) only when several labs compete. The order is the order of the columns a
+run records.
 """
 
 from __future__ import annotations
@@ -21,16 +23,25 @@ class Measure:
     name: str
     meaning: str
     computed_by: Callable[..., dict[str, float]]
+    labs_only: bool = False  # recorded only when several labs compete
 
     @property
     def per_culture(self) -> bool:
         return "{c}" in self.name
 
-    def columns(self, n_cultures: int) -> list[str]:
-        """The column names this measure fills in a run with `n_cultures` cultures."""
-        if not self.per_culture:
-            return [self.name]
-        return [self.name.format(c=c) for c in range(n_cultures)]
+    @property
+    def per_lab(self) -> bool:
+        return "{l}" in self.name
+
+    def columns(self, n_cultures: int, n_labs: int = 1) -> list[str]:
+        """The column names this measure fills in a run with `n_cultures` cultures and `n_labs` labs."""
+        if self.labs_only and n_labs < 2:
+            return []
+        if self.per_culture:
+            return [self.name.format(c=c) for c in range(n_cultures)]
+        if self.per_lab:
+            return [self.name.format(l=lab) for lab in range(n_labs)]
+        return [self.name]
 
 
 MEASURES: tuple[Measure, ...] = (
@@ -78,7 +89,7 @@ MEASURES: tuple[Measure, ...] = (
     ),
     Measure(
         "value_capture",
-        "Correlation of reward and true utility under the policy: does the reward still track value?",
+        "Correlation of reward and true utility under the base model pi_0: does the reward track value?",
         metrics.alignment_measures,
     ),
     Measure(
@@ -110,6 +121,11 @@ MEASURES: tuple[Measure, ...] = (
     Measure(
         "quality",
         "Average real substance (correct, genuinely helpful) of the responses the policy gives.",
+        metrics.alignment_measures,
+    ),
+    Measure(
+        "masked_defects",
+        "Average masked defect of the policy's responses: substance lost where style ran ahead of it, unseen by raters.",
         metrics.alignment_measures,
     ),
     # homogenisation_measures
@@ -147,17 +163,22 @@ MEASURES: tuple[Measure, ...] = (
     Measure("trust_mean", "Average trust users place in the model (0 to 1).", metrics.trust_measures),
     Measure(
         "reliability",
-        "How often the model's answers actually succeed: what trust should be.",
+        "How often the model's answers actually succeed (masked defects fail users too).",
         metrics.trust_measures,
     ),
     Measure(
         "overtrust",
-        "Trust minus reliability: positive when users trust the model more than it deserves.",
+        "Trust minus calibrated trust (the same learning from the real outcomes): trust the outcomes do not warrant.",
         metrics.trust_measures,
     ),
     Measure(
         "trust_from_anthro",
-        "Trust bought by the human-like persona rather than by real success (deception-driven).",
+        "Trust minus the trust users would have without the human-like persona cue (deception-driven).",
+        metrics.trust_measures,
+    ),
+    Measure(
+        "miscalibration",
+        "Trust minus the real success rate (v1's overtrust); the asymmetric trust rule keeps it below 0 for informed users.",
         metrics.trust_measures,
     ),
     Measure(
@@ -168,7 +189,7 @@ MEASURES: tuple[Measure, ...] = (
     # annotator_measures
     Measure(
         "annotator_agreement",
-        "How often two annotators agree on the same pair (falls as responses become near-ties).",
+        "How often two annotators agree on the same pair of distinct responses.",
         metrics.annotator_measures,
     ),
     Measure(
@@ -192,23 +213,60 @@ MEASURES: tuple[Measure, ...] = (
         "Number of regulator interventions the developer has complied with so far.",
         metrics.run_state_measures,
     ),
+    # lab_measures and market_measures: only when several labs compete (n_labs >= 2)
+    Measure(
+        "share_{l}",
+        "Lab {l}'s share of the users' queries (expected, among active users).",
+        metrics.lab_measures,
+        True,
+    ),
+    Measure("beta_{l}", "The optimisation pressure lab {l} has in force.", metrics.lab_measures, True),
+    Measure(
+        "kl_{l}",
+        "How far lab {l}'s policy has moved from the base model (KL divergence).",
+        metrics.lab_measures,
+        True,
+    ),
+    Measure(
+        "gap_{l}",
+        "Lab {l}'s proxy minus true utility: how much its reward model overrates its policy.",
+        metrics.lab_measures,
+        True,
+    ),
+    Measure(
+        "true_utility_{l}",
+        "What lab {l}'s policy is really worth to the user population.",
+        metrics.lab_measures,
+        True,
+    ),
+    Measure("trust_{l}", "Average trust the active users place in lab {l}.", metrics.lab_measures, True),
+    Measure(
+        "market_concentration",
+        "Herfindahl index of the labs' query shares: 1/n_labs when even, 1 when one lab has every user.",
+        metrics.market_measures,
+        True,
+    ),
 )
 
 BY_NAME = {m.name: m for m in MEASURES}
 CULTURE_MEASURE = re.compile(r"^(utility|stance_alignment)_(\d+)$")
+LAB_MEASURE = re.compile(r"^(share|beta|kl|gap|true_utility|trust)_(\d+)$")
 
 
-def measure_columns(n_cultures: int) -> list[str]:
-    """Every measure column of a run with `n_cultures` cultures, in recorded order."""
-    return [column for m in MEASURES for column in m.columns(n_cultures)]
+def measure_columns(n_cultures: int, n_labs: int = 1) -> list[str]:
+    """Every measure column of a run with `n_cultures` cultures and `n_labs` labs, in recorded order."""
+    return [column for m in MEASURES for column in m.columns(n_cultures, n_labs)]
 
 
 def find_measure(column: str) -> Measure | None:
-    """The registered measure behind a column name (per-culture columns included), or None."""
+    """The registered measure behind a column name (per-culture and per-lab columns included), or None."""
     if column in BY_NAME:
         return BY_NAME[column]
     found = CULTURE_MEASURE.match(column)
-    return BY_NAME.get(f"{found.group(1)}_{{c}}") if found else None
+    if found:
+        return BY_NAME.get(f"{found.group(1)}_{{c}}")
+    found = LAB_MEASURE.match(column)
+    return BY_NAME.get(f"{found.group(1)}_{{l}}") if found else None
 
 
 def is_measure(column: str) -> bool:
@@ -221,8 +279,11 @@ def measure_doc(column: str) -> str:
     measure = find_measure(column)
     if measure is None:
         return ""
-    found = CULTURE_MEASURE.match(column)
-    return measure.meaning.format(c=found.group(2)) if measure.per_culture and found else measure.meaning
+    if measure.per_culture:
+        return measure.meaning.format(c=CULTURE_MEASURE.match(column).group(2))
+    if measure.per_lab:
+        return measure.meaning.format(l=LAB_MEASURE.match(column).group(2))
+    return measure.meaning
 
 
 __all__ = [

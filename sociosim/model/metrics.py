@@ -189,7 +189,7 @@ def alignment_measures(
     centred_r = r_z - policy @ r_z
     var_r = float(policy @ centred_r**2)
     cov_ru = float(policy @ (centred_r * (u_z - policy @ u_z)))
-    out["value_capture"] = weighted_corr(r_z, u_z, policy)
+    out["value_capture"] = weighted_corr(r_z, u_z, base)  # under pi_0: defined at any pressure
     out["reward_hacking"] = -cov_ru / var_r if var_r > 1e-12 else 0.0
     mean_stance = policy @ catalogue.stance
     norm = np.linalg.norm(mean_stance)
@@ -200,6 +200,7 @@ def alignment_measures(
     out["polish"] = float(policy @ catalogue.polish)
     out["harm"] = float(policy @ catalogue.harm)
     out["quality"] = float(policy @ catalogue.quality)
+    out["masked_defects"] = float(policy @ catalogue.defect)
     return out
 
 
@@ -234,26 +235,82 @@ def homogenisation_measures(
 
 
 def trust_measures(
-    users: UserPopulation,
-    policy: np.ndarray,
-    catalogue: Catalogue,
-    *,
-    cue_anthro: float,
-    cue_polish: float,
+    users: UserPopulation, policy: np.ndarray, catalogue: Catalogue, usage: np.ndarray | None = None
 ) -> dict[str, float]:
-    """Trust, overtrust against the policy's real reliability, and trust bought by the persona."""
-    reliability = float(policy @ expit(catalogue.quality))
-    trust_mean = float(users.trust.mean())
-    cue = catalogue.quality + cue_polish * catalogue.polish
-    persona_lift = float(policy @ (expit(cue + cue_anthro * catalogue.anthro) - expit(cue)))
-    blind = 1.0 - float(users.detection.mean())
+    """Trust against the shadow trusts (DESIGN §3-§4): what real outcomes warrant, what the persona bought.
+
+    `overtrust = mean(T - T_cal)` and `trust_from_anthro = mean(T - T_plain)` over active
+    users (0 when nobody is active); `miscalibration` is v1's trust minus the policy's
+    real success rate, which the asymmetric rule leaves negative even for informed users.
+    With several labs each user's trusts are averaged over the labs by `usage` (N, L),
+    their chance of querying each, and `policy` is the usage-weighted mixture.
+    """
+    reliability = float(policy @ expit(catalogue.quality - catalogue.defect))
+    if usage is None:  # one lab
+        trust, calibrated, plain = users.trust[:, 0], users.trust_cal[:, 0], users.trust_plain[:, 0]
+    else:
+        trust, calibrated, plain = (
+            over_labs(usage, t) for t in (users.trust, users.trust_cal, users.trust_plain)
+        )
+    trust_mean = float(trust.mean())
+    active = users.active
+    if active.any():
+        over = float((trust[active] - calibrated[active]).mean())
+        persona = float((trust[active] - plain[active]).mean())
+    else:
+        over = persona = 0.0
     return {
         "trust_mean": trust_mean,
         "reliability": reliability,
-        "overtrust": trust_mean - reliability,
-        "trust_from_anthro": blind * persona_lift,
-        "active_share": float(users.active.mean()),
+        "overtrust": over,
+        "trust_from_anthro": persona,
+        "miscalibration": trust_mean - reliability,
+        "active_share": float(active.mean()),
     }
+
+
+def over_labs(usage: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Each user's values averaged over the labs by usage, (N, L) -> (N,), column by column (fast for few labs)."""
+    total = usage[:, 0] * values[:, 0]
+    for lab in range(1, usage.shape[1]):
+        total += usage[:, lab] * values[:, lab]
+    return total
+
+
+def lab_overtrust(users: UserPopulation, usage: np.ndarray, lab: int) -> float:
+    """Overtrust in one lab among the active users, weighted by how likely each is to query it."""
+    weight = usage[:, lab] * users.active
+    total = weight.sum()
+    if total <= 0:
+        return 0.0
+    return float(weight @ (users.trust[:, lab] - users.trust_cal[:, lab]) / total)
+
+
+def mean_trust_by_lab(users: UserPopulation) -> np.ndarray:
+    """(L,): the active users' mean trust in each lab (0 when nobody is active)."""
+    count = np.count_nonzero(users.active)
+    if not count:
+        return np.zeros(users.trust.shape[1])
+    return users.active.astype(float) @ users.trust / count
+
+
+def lab_measures(
+    lab: int, *, share: float, pressure: float, alignment: dict[str, float], trust: float
+) -> dict[str, float]:
+    """One lab's columns (DESIGN §4, v2): its query share, pressure, KL, gap, true utility and users' trust in it."""
+    return {
+        f"share_{lab}": share,
+        f"beta_{lab}": float(pressure),
+        f"kl_{lab}": alignment["kl"],
+        f"gap_{lab}": alignment["gap"],
+        f"true_utility_{lab}": alignment["true_utility"],
+        f"trust_{lab}": float(trust),
+    }
+
+
+def market_measures(shares: np.ndarray) -> dict[str, float]:
+    """Market concentration: the Herfindahl index of the labs' query shares (1 = one lab has every user)."""
+    return {"market_concentration": float(np.sum(shares**2))}
 
 
 def run_state_measures(*, pressure: float, engagement: float, interventions: int) -> dict[str, float]:
@@ -271,6 +328,8 @@ def annotator_measures(
     catalogue: Catalogue,
     weights: UtilityWeights,
     pairs: tuple[np.ndarray, np.ndarray],
+    *,
+    defect_detection: float,
 ) -> dict[str, float]:
     """Pairwise agreement of the human pool on this step's pairs, and its bias relative to signal."""
     first, second = pairs
@@ -284,6 +343,7 @@ def annotator_measures(
         polish_bias=pool.polish_bias,
         anthro_bias=pool.anthro_bias,
         flattery_bias=pool.flattery_bias,
+        defect_detection=defect_detection,
     )
     signal = true_utility(catalogue, pool.values, weights)
     ratio = bias.std(axis=1) / np.maximum(signal.std(axis=1), 1e-12)

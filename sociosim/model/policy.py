@@ -110,6 +110,41 @@ def optimise(
 
 def sample_responses(policy: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
     """`size` independent draws of response indices from a policy (inverse-CDF, vectorised)."""
+    return responses_at(policy, rng.random(size))
+
+
+def responses_at(policy: np.ndarray, uniforms: np.ndarray) -> np.ndarray:
+    """The responses a policy gives at the given uniforms (inverse CDF): one draw per uniform."""
     cdf = np.cumsum(policy)
     cdf[-1] = 1.0
-    return np.searchsorted(cdf, rng.random(size), side="right").clip(max=len(policy) - 1)
+    return np.searchsorted(cdf, uniforms, side="right").clip(max=len(policy) - 1)
+
+
+def sample_other(policy: np.ndarray, first: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """For each `first`, a draw from the policy restricted to the other responses and renormalised.
+
+    Inverse CDF with `first`'s mass cut out: a uniform on `[0, 1 - pi(first))` is mapped past
+    the gap that `first` leaves. Where the rest of the policy has no mass left (a point
+    mass), the other response is uniform over the rest. One uniform per pair, as for `first`.
+    """
+    m = len(policy)
+    cdf = np.cumsum(policy)
+    cdf[-1] = 1.0
+    own = policy[first]
+    rest = 1.0 - own
+    u = rng.random(len(first))
+    before = cdf[first] - own  # mass of the responses before `first`
+    target = u * rest
+    target = np.where(target < before, target, target + own)
+    other = np.searchsorted(cdf, target, side="right").clip(max=m - 1)
+    degenerate = (rest <= 1e-12) | (other == first)
+    if degenerate.any():
+        shift = np.minimum((u[degenerate] * (m - 1)).astype(np.int64), m - 2) + 1
+        other[degenerate] = (first[degenerate] + shift) % m
+    return other
+
+
+def sample_pairs(policy: np.ndarray, size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """`size` pairs of two distinct responses: `y1 ~ pi`, `y2 ~ pi` restricted to `y != y1` (DESIGN §2)."""
+    first = sample_responses(policy, size, rng)
+    return first, sample_other(policy, first, rng)

@@ -9,12 +9,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.special import expit
 
 from sociosim.config.params import ModelParams
 from sociosim.model import dynamics
 from sociosim.model.feedback import USER_RATER, Labels, label_pairs
 from sociosim.model.network import build_network, row_normalised
-from sociosim.model.policy import sample_responses
+from sociosim.model.policy import responses_at, sample_other, sample_pairs
 from sociosim.model.world import (
     Catalogue,
     Cultures,
@@ -32,17 +33,20 @@ class UserPopulation:
     values: np.ndarray  # (N, D)
     initial_values: np.ndarray  # (N, D)
     culture: np.ndarray  # (N,)
-    trust: np.ndarray  # (N,)
+    trust: np.ndarray  # (N, L): trust in each lab
+    trust_cal: np.ndarray  # (N, L) shadow trust from the real outcomes: what capability warrants
+    trust_plain: np.ndarray  # (N, L) shadow trust judged without the persona cue
     detection: np.ndarray  # (N,)
     active: np.ndarray  # (N,) bool
     adjacency: sp.csr_matrix  # symmetric 0/1
     neighbour_weights: sp.csr_matrix  # row-normalised adjacency
     last_response: np.ndarray  # (N,) index of the last response received, -1 if none
     last_outcome: np.ndarray  # (N,) perceived outcome of the last query, nan if none
+    last_lab: np.ndarray  # (N,) the lab queried last, -1 if none
 
     @classmethod
     def create(cls, params: ModelParams, cultures: Cultures, rng: np.random.Generator) -> UserPopulation:
-        n = params.n_users
+        n, labs = params.n_users, params.n_labs
         culture = assign_cultures(n, cultures.user_shares, rng)
         values = draw_values(cultures, culture, rng)
         mean = params.detection_mean
@@ -52,55 +56,95 @@ class UserPopulation:
             values=values,
             initial_values=values.copy(),
             culture=culture,
-            trust=np.full(n, params.trust_init),
+            trust=np.full((n, labs), params.trust_init),
+            trust_cal=np.full((n, labs), params.trust_init),
+            trust_plain=np.full((n, labs), params.trust_init),
             detection=detection,
             active=np.ones(n, dtype=bool),
             adjacency=adjacency,
             neighbour_weights=row_normalised(adjacency),
             last_response=np.full(n, -1, dtype=np.int64),
             last_outcome=np.full(n, np.nan),
+            last_lab=np.full(n, -1, dtype=np.int64),
         )
 
     @property
     def size(self) -> int:
         return len(self.trust)
 
+    def usage(self, lab_choice: float) -> np.ndarray:
+        """(N, L): how likely each user is to pick each lab when querying, `softmax(lab_choice T_i.)`."""
+        labs = self.trust.shape[1]
+        if labs == 1:
+            return np.ones_like(self.trust)
+        if labs == 2:  # softmax of two is a logistic of the difference: one pass, no row reductions
+            second = expit(lab_choice * (self.trust[:, 1] - self.trust[:, 0]))
+            return np.column_stack([1.0 - second, second])
+        top = self.trust[:, 0].copy()
+        for lab in range(1, labs):  # a loop over labs, not users: row maxima without a slow axis-1 reduction
+            np.maximum(top, self.trust[:, lab], out=top)
+        weights = np.exp(lab_choice * (self.trust - top[:, None]))
+        return weights / weights.sum(axis=1, keepdims=True)
+
     def interact(
         self,
-        policy: np.ndarray,
+        policies: list[np.ndarray],
         catalogue: Catalogue,
         params: ModelParams,
         *,
-        disclosure: bool,
+        anthro_cues: np.ndarray,
         rng: np.random.Generator,
     ) -> np.ndarray:
-        """A share of active users query the model; trust and values respond. Returns who queried."""
+        """A share of active users query a lab (picked by trust) and get its answer; trust and values respond.
+
+        Returns who queried; `last_lab` says which lab each asked. `anthro_cues` holds each
+        lab's persona cue weight (lower where a disclosure label is shown).
+        """
         asking = np.flatnonzero(self.active & (rng.random(self.size) < params.query_share))
-        received = sample_responses(policy, len(asking), rng)
-        cue_anthro = dynamics.anthro_cue(
-            params.cue_anthro, disclosure=disclosure, disclosure_effect=params.disclosure_effect
-        )
-        outcome = dynamics.perceived_outcome(
+        if len(policies) == 1:
+            lab = np.zeros(len(asking), dtype=np.int64)
+        else:
+            chance = self.usage(params.lab_choice)[asking]
+            draw = rng.random(len(asking))
+            lab = np.zeros(len(asking), dtype=np.int64)
+            below = chance[:, 0].copy()
+            for column in range(1, len(policies)):  # inverse CDF over the labs, column by column
+                lab += draw >= below
+                below += chance[:, column]
+        uniforms = rng.random(len(asking))
+        received = np.empty(len(asking), dtype=np.int64)
+        for index, policy in enumerate(policies):
+            chose = lab == index
+            received[chose] = responses_at(policy, uniforms[chose])
+        outcomes = dynamics.query_outcomes(
             catalogue.quality[received],
+            catalogue.defect[received],
             catalogue.anthro[received],
             catalogue.polish[received],
             self.detection[asking],
-            cue_anthro=cue_anthro,
+            cue_anthro=anthro_cues[lab],
             cue_polish=params.cue_polish,
             rng=rng,
         )
-        self.trust[asking] = dynamics.update_trust(
-            self.trust[asking], outcome, rate=params.trust_rate, loss_aversion=params.loss_aversion
-        )
+        outcome = outcomes.perceived
+        for trust, seen in (
+            (self.trust, outcome),
+            (self.trust_cal, outcomes.real),
+            (self.trust_plain, outcomes.plain),
+        ):
+            trust[asking, lab] = dynamics.update_trust(
+                trust[asking, lab], seen, rate=params.trust_rate, loss_aversion=params.loss_aversion
+            )
         if params.persuasion > 0:
             self.values[asking] = dynamics.persuade(
                 self.values[asking],
                 catalogue.stance[received],
-                self.trust[asking],
+                self.trust[asking, lab],
                 strength=params.persuasion,
             )
         self.last_response[asking] = received
         self.last_outcome[asking] = outcome
+        self.last_lab[asking] = lab
         return asking
 
     def socialise(self, params: ModelParams) -> None:
@@ -113,8 +157,14 @@ class UserPopulation:
         )
 
     def churn(self, threshold: float) -> None:
-        """Users whose trust fell below the threshold stop using the model."""
-        self.active &= self.trust >= threshold
+        """Users whose trust in every lab fell below the threshold stop using the models."""
+        if self.trust.shape[1] == 1:
+            self.active &= self.trust[:, 0] >= threshold
+            return
+        keeps = self.trust[:, 0] >= threshold
+        for lab in range(1, self.trust.shape[1]):  # column by column: faster than an axis-1 reduction
+            keeps |= self.trust[:, lab] >= threshold
+        self.active &= keeps
 
     def thumbs(
         self,
@@ -131,7 +181,7 @@ class UserPopulation:
         if len(asking) == 0 or budget == 0:
             return Labels.empty()
         raters = asking if len(asking) <= budget else rng.choice(asking, budget, replace=False)
-        other = sample_responses(policy, len(raters), rng)
+        other = sample_other(policy, self.last_response[raters], rng)
         perceived = perceived_reward(
             catalogue,
             self.values[raters],
@@ -139,6 +189,7 @@ class UserPopulation:
             polish_bias=params.polish_bias,
             anthro_bias=params.anthro_bias,
             flattery_bias=params.flattery_bias,
+            defect_detection=params.defect_detection,
         )
         local = np.arange(len(raters))
         return label_pairs(
@@ -219,7 +270,9 @@ class AnnotatorPool:
         for name, array in self.calibrated.items():
             setattr(self, name, array.copy())
 
-    def perceived(self, catalogue: Catalogue, weights: UtilityWeights) -> np.ndarray:
+    def perceived(
+        self, catalogue: Catalogue, weights: UtilityWeights, *, defect_detection: float
+    ) -> np.ndarray:
         """Each annotator's perceived reward of every response, (A, M)."""
         return perceived_reward(
             catalogue,
@@ -228,13 +281,13 @@ class AnnotatorPool:
             polish_bias=self.polish_bias,
             anthro_bias=self.anthro_bias,
             flattery_bias=self.flattery_bias,
+            defect_detection=defect_detection,
         )
 
     def label(
         self, policy: np.ndarray, perceived: np.ndarray, *, per_annotator: int, rng: np.random.Generator
     ) -> Labels:
-        """Each annotator labels `per_annotator` pairs drawn from the current policy."""
+        """Each annotator labels `per_annotator` pairs of distinct responses drawn from `policy`."""
         rater = np.repeat(np.arange(self.size), per_annotator)
-        first = sample_responses(policy, len(rater), rng)
-        second = sample_responses(policy, len(rater), rng)
+        first, second = sample_pairs(policy, len(rater), rng)
         return label_pairs(perceived, rater, first, second, self.precision, self.culture, rng)

@@ -24,6 +24,7 @@ class Catalogue:
     anthro: np.ndarray  # human-like persona
     agree: np.ndarray  # goes along with the user's stated view
     quality_view: np.ndarray  # the reward model's noisy view of quality
+    defect: np.ndarray  # masked defect x: true-utility cost that raters (and cues) do not see
 
     @property
     def size(self) -> int:
@@ -58,12 +59,31 @@ class Cultures:
 
 
 def culture_centres(n_cultures: int, n_values: int, rng: np.random.Generator) -> np.ndarray:
-    """Unit-norm culture centres, orthogonal when C <= D (as far apart as the space allows)."""
+    """Unit-norm culture centres as far apart as the space allows.
+
+    Orthogonal when C <= D; otherwise spread on the sphere by repulsion from a random start
+    (no two centres nearly coincide, so every culture has a direction of its own).
+    """
     if n_cultures <= n_values:
         basis, _ = np.linalg.qr(rng.standard_normal((n_values, n_values)))
         return basis.T[:n_cultures].copy()
     centres = rng.standard_normal((n_cultures, n_values))
-    return centres / np.linalg.norm(centres, axis=1, keepdims=True)
+    return spread_on_sphere(centres / np.linalg.norm(centres, axis=1, keepdims=True))
+
+
+def spread_on_sphere(points: np.ndarray, *, iterations: int = 2000, rate: float = 0.05) -> np.ndarray:
+    """Unit vectors pushed apart by an inverse-square repulsion (projected gradient steps on the sphere)."""
+    x = points.copy()
+    if len(x) < 2 or x.shape[1] < 2:
+        return x
+    for _ in range(iterations):
+        diff = x[:, None, :] - x[None, :, :]
+        dist2 = np.einsum("ijk,ijk->ij", diff, diff) + np.eye(len(x))
+        force = (diff / dist2[..., None] ** 1.5).sum(axis=1)
+        force -= np.einsum("ij,ij->i", force, x)[:, None] * x  # keep the tangential part
+        x = x + rate * force / len(x)
+        x /= np.linalg.norm(x, axis=1, keepdims=True)
+    return x
 
 
 def draw_cultures(params: ModelParams, rng: np.random.Generator) -> Cultures:
@@ -114,12 +134,18 @@ def draw_catalogue(params: ModelParams, rng: np.random.Generator) -> Catalogue:
     anthro = rng.beta(2.0 * mean, 2.0 * (1.0 - mean), m)
     agree = rng.uniform(0.0, 1.0, m)
     quality_view = quality + params.quality_noise * rng.standard_normal(m)
-    return Catalogue(stance, quality, harm, polish, anthro, agree, quality_view)
+    defect = masked_defect(polish, size=params.masked_defect, threshold=params.masked_defect_threshold)
+    return Catalogue(stance, quality, harm, polish, anthro, agree, quality_view, defect)
+
+
+def masked_defect(polish: np.ndarray, *, size: float, threshold: float) -> np.ndarray:
+    """`x_y = Delta clip(p_y - p0, 0, 1)`: what a response whose style runs far ahead of its substance hides."""
+    return size * np.clip(polish - threshold, 0.0, 1.0)
 
 
 @dataclass(frozen=True)
 class UtilityWeights:
-    """Weights of true utility `U_i(y) = q - k_h h + <v_i, s> - k_g e g - k_a a` (DESIGN §1)."""
+    """Weights of true utility `U_i(y) = q - k_h h + <v_i, s> - k_g e g - k_a a - x` (DESIGN §1)."""
 
     harm_cost: float
     agree_cost: float
@@ -139,12 +165,13 @@ class UtilityWeights:
 
 
 def base_utility(catalogue: Catalogue, weights: UtilityWeights) -> np.ndarray:
-    """The part of true utility shared by every human: `q - k_h h - k_g e g - k_a a`, shape (M,)."""
+    """The part of true utility shared by every human: `q - k_h h - k_g e g - k_a a - x`, shape (M,)."""
     return (
         catalogue.quality
         - weights.harm_cost * catalogue.harm
         - weights.agree_cost * weights.belief_error * catalogue.agree
         - weights.anthro_cost * catalogue.anthro
+        - catalogue.defect
     )
 
 
@@ -161,10 +188,15 @@ def perceived_reward(
     polish_bias: np.ndarray | float,
     anthro_bias: np.ndarray | float,
     flattery_bias: np.ndarray | float,
+    defect_detection: float,
 ) -> np.ndarray:
-    """Perceived reward `R_j(y) = U_j(y) + gp_j p + ga_j a + gg_j g`: what feedback measures."""
+    """Perceived reward `R_j(y) = U_j(y) + (1 - detection) x + gp_j p + ga_j a + gg_j g`: what feedback measures."""
     return true_utility(catalogue, values, weights) + rating_bias(
-        catalogue, polish_bias=polish_bias, anthro_bias=anthro_bias, flattery_bias=flattery_bias
+        catalogue,
+        polish_bias=polish_bias,
+        anthro_bias=anthro_bias,
+        flattery_bias=flattery_bias,
+        defect_detection=defect_detection,
     )
 
 
@@ -174,7 +206,9 @@ def rating_bias(
     polish_bias: np.ndarray | float,
     anthro_bias: np.ndarray | float,
     flattery_bias: np.ndarray | float,
+    defect_detection: float,
 ) -> np.ndarray:
-    """The annotation bias `R - U = gp p + ga a + gg g`; (M,) for scalars, (n, M) for arrays."""
+    """The annotation bias `R - U = (1 - detection) x + gp p + ga a + gg g`; (M,) for scalars, (n, M) for arrays."""
     gp, ga, gg = (np.asarray(b, dtype=float)[..., None] for b in (polish_bias, anthro_bias, flattery_bias))
-    return gp * catalogue.polish + ga * catalogue.anthro + gg * catalogue.agree
+    missed = (1.0 - defect_detection) * catalogue.defect
+    return gp * catalogue.polish + ga * catalogue.anthro + gg * catalogue.agree + missed

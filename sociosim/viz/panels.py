@@ -351,7 +351,7 @@ def _society_figure(model: AlignmentModel) -> Figure:
     users = model.users
     drawn = layout.users
     culture = users.culture[drawn]
-    trust = np.clip(users.trust[drawn], 0.0, 1.0)
+    trust = np.clip(users.trust[drawn].max(axis=1), 0.0, 1.0)  # trust in the lab each trusts most
     active = users.active[drawn]
     n_colours = int(users.culture.max()) + 1
     colours = np.array([culture_colour(int(c)) for c in range(n_colours)])[culture]
@@ -374,7 +374,9 @@ def _society_figure(model: AlignmentModel) -> Figure:
     art["on"].set_facecolors(rgba[on])
     if any_off:
         art["off"].set_offsets(xy[~on])
-    art["text"].set_text(f"mean trust {users.trust.mean():.2f} · still using {users.active.mean():.0%}")
+    art["text"].set_text(
+        f"mean trust {users.trust.max(axis=1).mean():.2f} · still using {users.active.mean():.0%}"
+    )
     return entry.fig
 
 

@@ -75,12 +75,21 @@ def test_true_and_perceived_utility_follow_the_formulas():
         + cat.stance @ v
         - params.agree_cost * params.belief_error * cat.agree
         - params.anthro_cost * cat.anthro
+        - params.masked_defect * np.clip(cat.polish - params.masked_defect_threshold, 0.0, 1.0)
     )
     np.testing.assert_allclose(true_utility(cat, v, w), expected)
-    perceived = perceived_reward(cat, v, w, polish_bias=0.4, anthro_bias=0.2, flattery_bias=0.1)
-    np.testing.assert_allclose(perceived - expected, 0.4 * cat.polish + 0.2 * cat.anthro + 0.1 * cat.agree)
+    perceived = perceived_reward(
+        cat, v, w, polish_bias=0.4, anthro_bias=0.2, flattery_bias=0.1, defect_detection=0.25
+    )
+    np.testing.assert_allclose(
+        perceived - expected, 0.4 * cat.polish + 0.2 * cat.anthro + 0.1 * cat.agree + 0.75 * cat.defect
+    )
     many = rating_bias(
-        cat, polish_bias=np.array([0.0, 1.0]), anthro_bias=np.zeros(2), flattery_bias=np.zeros(2)
+        cat,
+        polish_bias=np.array([0.0, 1.0]),
+        anthro_bias=np.zeros(2),
+        flattery_bias=np.zeros(2),
+        defect_detection=1.0,
     )
     assert many.shape == (2, 50)
     np.testing.assert_allclose(many[1], cat.polish)

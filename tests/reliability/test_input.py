@@ -183,7 +183,7 @@ IMPOSSIBLE = [
     ({"run": {"steps": 0}}, "run.steps", "[1, 10000000]"),
     ({"run": {"replications": True}}, "run.replications", "an integer"),
     ({"run": {"stpes": 10}}, "run.stpes", "allowed: steps, seed, replications"),
-    ({"paramz": {"beta": 1}}, "paramz", "scenario, run, params, design"),
+    ({"paramz": {"beta": 1}}, "paramz", "scenario, run, params, labs, design"),
     ({"source": "/etc/passwd"}, "source", "unknown table"),
     ({"design": {"method": "lhs", "parameters": {"beta": {"min": 4, "max": 1}}}}, "design.parameters.beta", "min"),
     ({"design": {"method": "lhs", "parameters": {"beta": {"min": -1, "max": 1}}}}, "design.parameters.beta", "[0.0"),

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from sociosim import AlignmentModel
 from sociosim.model.feedback import pairwise_agreement
+from sociosim.model.labs import new_reward_model
 from sociosim.model.metrics import total_variance, weighted_corr
 from sociosim.model.policy import best_of_n, beta_within_kl, kl_divergence, kl_tilt, n_within_kl, standardise
 
@@ -188,7 +189,8 @@ def test_identical_responses_give_finite_measures_and_the_base_policy():
     cat = model.catalogue
     same = {f.name: np.repeat(getattr(cat, f.name)[:1], cat.size, axis=0) for f in dataclasses.fields(cat)}
     model.catalogue = dataclasses.replace(cat, **same)
-    model.reward_model = model._new_reward_model()
+    lab = model.labs[0]
+    lab.reward_model = new_reward_model(lab.params, model.catalogue)
     model.retrain()
     for _ in range(STEPS):
         model.step()

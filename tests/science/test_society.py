@@ -1,25 +1,26 @@
-"""Issue 3's science: deception-driven trust, homogenisation, value imposition, mirage, MAPS, regulators."""
+"""The society's science: deception-driven trust, homogenisation, value imposition, mirage, MAPS, regulators."""
 
 import networkx as nx
 import numpy as np
 import pytest
-from sweeps import curve, mean_outcome
+from scipy import stats
+from sweeps import N_CULTURES, SCIENCE_SIZE, balanced_shares, curve, mean_outcome, seeds, skewed_shares
 
 import sociosim
 from sociosim.model.dynamics import degroot_average, update_trust
 from sociosim.model.network import from_networkx, row_normalised
 
 pytestmark = pytest.mark.slow
-SKEWED = [0.7, 0.1, 0.1, 0.1]
-BALANCED = [0.25, 0.25, 0.25, 0.25]
+SKEWED = skewed_shares()
+BALANCED = balanced_shares()
+NARROW = skewed_shares(1.0)
 
 
 # --- deception-driven trust ---------------------------------------------------------------
 def test_human_like_output_buys_unearned_trust_and_disclosure_takes_it_back():
-    seeds = range(4)
-    low = mean_outcome(seeds, steps=60, anthro_mean=0.2)
-    high = mean_outcome(seeds, steps=60, anthro_mean=0.8)
-    disclosed = mean_outcome(seeds, steps=60, anthro_mean=0.8, disclosure=True)
+    low = mean_outcome(seeds(8), steps=60, anthro_mean=0.2)
+    high = mean_outcome(seeds(8), steps=60, anthro_mean=0.8)
+    disclosed = mean_outcome(seeds(8), steps=60, anthro_mean=0.8, disclosure=True)
     assert high["overtrust"] > low["overtrust"] + 0.03, (low["overtrust"], high["overtrust"])
     assert high["trust_from_anthro"] > low["trust_from_anthro"]
     assert disclosed["overtrust"] < high["overtrust"] - 0.03, (disclosed["overtrust"], high["overtrust"])
@@ -44,20 +45,19 @@ def test_trust_falls_faster_after_failures_than_it_rises_after_successes():
 
 # --- homogenisation -------------------------------------------------------------------------
 def test_persuasion_homogenises_values_faster_than_the_network_alone():
-    seeds = range(3)
     for eta in (0.0, 0.02):
-        early = mean_outcome(seeds, steps=10, persuasion=eta)
-        late = mean_outcome(seeds, steps=150, persuasion=eta)
+        early = mean_outcome(seeds(8), steps=10, persuasion=eta)
+        late = mean_outcome(seeds(8), steps=150, persuasion=eta)
         assert late["value_diversity"] < early["value_diversity"]
         assert late["culture_separation"] < early["culture_separation"]
-    quiet = mean_outcome(seeds, steps=150, persuasion=0.0)
-    persuaded = mean_outcome(seeds, steps=150, persuasion=0.02)
+    quiet = mean_outcome(seeds(8), steps=150, persuasion=0.0)
+    persuaded = mean_outcome(seeds(8), steps=150, persuasion=0.02)
     assert persuaded["value_diversity"] < 0.8 * quiet["value_diversity"]
     assert persuaded["culture_separation"] < 0.9 * quiet["culture_separation"]
 
 
 def test_homophily_with_bounded_confidence_keeps_cultures_apart():
-    kept = mean_outcome(range(3), steps=150, persuasion=0.0, homophily=0.95, bounded_confidence=1.2)
+    kept = mean_outcome(seeds(8), steps=150, persuasion=0.0, homophily=0.95, bounded_confidence=1.2)
     assert kept["culture_separation"] > 0.9, kept["culture_separation"]
     assert kept["culture_entropy"] > 0.95
 
@@ -77,15 +77,14 @@ def test_degroot_converges_to_the_degree_weighted_mean():
 # --- value imposition -------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def imposition():
-    seeds = range(3)
     return {
-        "skewed": mean_outcome(seeds, steps=150, annotator_shares=SKEWED),
-        "balanced": mean_outcome(seeds, steps=150, annotator_shares=BALANCED),
+        "skewed": mean_outcome(seeds(8), steps=150, annotator_shares=SKEWED),
+        "balanced": mean_outcome(seeds(8), steps=150, annotator_shares=BALANCED),
     }
 
 
 def stance_alignments(row):
-    return np.array([row[f"stance_alignment_{c}"] for c in range(4)])
+    return np.array([row[f"stance_alignment_{c}"] for c in range(N_CULTURES)])
 
 
 def test_skewed_pool_points_the_policy_at_the_dominant_culture(imposition):
@@ -107,12 +106,13 @@ def test_minority_users_are_pulled_toward_the_dominant_culture(imposition):
 
 # --- alignment mirage -----------------------------------------------------------------------------
 def test_mirage_under_a_narrow_pool_and_the_shift_lever_narrows_it():
-    seeds = range(4)
-    narrow = mean_outcome(seeds, beta=1.0, annotator_shares=[1.0, 0.0, 0.0, 0.0])
+    # restated: the shift lever narrows the mirage, but by raising the home gap; gap_shift
+    # itself does not fall (README, "Where the model departs")
+    narrow = mean_outcome(seeds(8), beta=1.0, annotator_shares=NARROW)
     assert narrow["gap_shift"] > narrow["gap"] + 0.1
-    shifted = mean_outcome(seeds, beta=1.0, annotator_shares=[1.0, 0.0, 0.0, 0.0], shift_training=0.6)
+    shifted = mean_outcome(seeds(8), beta=1.0, annotator_shares=NARROW, shift_training=0.6)
     assert shifted["mirage"] < narrow["mirage"] - 0.05, (shifted["mirage"], narrow["mirage"])
-    assert shifted["gap_shift"] < narrow["gap_shift"]
+    assert shifted["gap"] > narrow["gap"], (shifted["gap"], narrow["gap"])
 
 
 # --- MAPS: levers cut slope or intercept, never make the gap flat -----------------------------------
@@ -120,7 +120,7 @@ BETAS = [0.5, 1.0, 2.0, 4.0]
 
 
 def fit(measure, lever):
-    values = curve(measure, BETAS, over="beta", seeds=range(4), lever=lever)
+    values = curve(measure, BETAS, over="beta", seeds=seeds(8), lever=lever)
     slope, intercept = np.polyfit(BETAS, values, 1)
     return slope, intercept, values
 
@@ -138,7 +138,7 @@ def test_a_lever_lowers_slope_or_intercept_but_the_gap_still_grows(lever, measur
 def test_pressure_lever_bounds_the_gap_by_bounding_kl():
     _, _, unbounded = fit("gap", "none")
     _, _, bounded = fit("gap", "pressure")
-    kl = curve("kl", BETAS, over="beta", seeds=range(4), lever="pressure")
+    kl = curve("kl", BETAS, over="beta", seeds=seeds(8), lever="pressure")
     assert np.all(kl <= 0.5 + 1e-9)
     assert bounded[-1] < 0.5 * unbounded[-1]
     assert bounded[-1] > bounded[0]  # bounded, not flat
@@ -174,3 +174,34 @@ def test_a_regulator_that_is_not_obeyed_asks_again():
     events = model.events_frame()
     assert list(events.step) == [3, 6, 9, 12] and not events.complied.any()
     assert model.params.kl_budget is None
+
+
+# --- calibrated trust (DESIGN v2: overtrust against the shadow trust T_cal) -------------------------
+def test_fully_informed_users_have_no_overtrust_and_no_persona_trust():
+    frame = sociosim.run(steps=20, seed=seeds(1)[0], **SCIENCE_SIZE, detection_mean=1.0, anthro_mean=0.9)
+    assert np.abs(frame["overtrust"]).max() <= 1e-12
+    assert np.abs(frame["trust_from_anthro"]).max() <= 1e-12
+    assert frame["miscalibration"].iloc[-1] < 0  # the asymmetric rule settles below the success rate
+
+
+def _deception(anthro: float, disclosure: bool = False) -> np.ndarray:
+    return np.array(
+        [
+            sociosim.run(
+                "deception_trust", steps=40, seed=s, n_users=300, anthro_mean=anthro, disclosure=disclosure
+            )
+            .iloc[-10:][["overtrust", "trust_from_anthro"]]
+            .mean()
+            .to_numpy()
+            for s in seeds(12)
+        ]
+    )
+
+
+def test_a_human_like_persona_buys_overtrust_with_a_ci_excluding_zero_and_disclosure_cuts_it():
+    low, high, labelled = _deception(0.1), _deception(0.9), _deception(0.9, disclosure=True)
+    ci = stats.bootstrap((high[:, 0],), np.mean, random_state=np.random.default_rng(0)).confidence_interval
+    assert ci.low > 0, ci
+    assert high[:, 0].mean() > low[:, 0].mean() + 0.02, (low.mean(0), high.mean(0))
+    assert labelled[:, 0].mean() < high[:, 0].mean() - 0.02, (labelled.mean(0), high.mean(0))
+    assert labelled[:, 1].mean() < high[:, 1].mean(), (labelled.mean(0), high.mean(0))
