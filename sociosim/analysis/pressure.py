@@ -135,7 +135,8 @@ def fit_goodhart(d: np.ndarray, utility: np.ndarray, *, form: GoodhartForm = "bo
     else:
         a_se = b_se = nan
     if b > 0:
-        d_star = a / (2 * b) if form == "bon" else float(np.exp(a / b - 1.0))
+        with np.errstate(over="ignore"):  # a peak far beyond any reachable KL is inf
+            d_star = a / (2 * b) if form == "bon" else float(np.exp(a / b - 1.0))
         d_star = max(d_star, 0.0)
     else:
         d_star = float("inf")
