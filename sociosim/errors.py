@@ -11,11 +11,11 @@ import json
 import re
 import types
 import typing
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import numpy as np
-from pydantic import BaseModel, ValidationError
-from pydantic.fields import FieldInfo
+if TYPE_CHECKING:  # only named in annotations: importing pydantic here would slow `sociosim --help`
+    from pydantic import BaseModel, ValidationError
+    from pydantic.fields import FieldInfo
 
 
 def one_line(text: str) -> str:
@@ -61,6 +61,16 @@ def _scalar_type(annotation: Any) -> Any:
     return annotation if annotation in (int, float, bool) else None
 
 
+def _is_model(annotation: Any) -> bool:
+    """Whether an annotation is a pydantic model class (recognised by its fields, without importing pydantic)."""
+    return isinstance(annotation, type) and isinstance(getattr(annotation, "model_fields", None), dict)
+
+
+def _is_bool(value: Any) -> bool:
+    """A Python or numpy boolean."""
+    return isinstance(value, bool) or type(value).__name__ in ("bool_", "bool") and hasattr(value, "dtype")
+
+
 def reject_loose_scalars(model: type[BaseModel], data: Any) -> Any:
     """Refuse what pydantic's lax mode would silently convert: `true` as a number, "yes" or 1 as a switch.
 
@@ -74,10 +84,7 @@ def reject_loose_scalars(model: type[BaseModel], data: Any) -> Any:
         kind = _scalar_type(field.annotation) if field is not None else None
         if kind is None or value is None:
             continue
-        if kind is bool:
-            loose = not isinstance(value, bool | np.bool_)
-        else:
-            loose = isinstance(value, bool | np.bool_ | str | bytes)
+        loose = not _is_bool(value) if kind is bool else _is_bool(value) or isinstance(value, str | bytes)
         if loose:
             raise ValueError(f"{name}: must be {describe_field(name, model)}, got {value!r}")
     return data
@@ -116,7 +123,7 @@ def _kind_text(annotation: Any) -> str | None:
     """Words for annotations outside the flat parameter schema (scenario tables, design entries)."""
     if annotation is str:
         return "text"
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+    if _is_model(annotation):
         return _table_text(annotation)
     if annotation == list[str]:
         return "a list of text"
@@ -124,7 +131,7 @@ def _kind_text(annotation: Any) -> str | None:
         return "a table"
     if typing.get_origin(annotation) in (typing.Union, types.UnionType):
         args = [a for a in typing.get_args(annotation) if a is not type(None)]
-        tables = [a for a in args if isinstance(a, type) and issubclass(a, BaseModel)]
+        tables = [a for a in args if _is_model(a)]
         if tables and any(typing.get_origin(a) is list for a in args):
             return "a list of values or " + _table_text(tables[0])
         if len(args) == 1 and tables:
@@ -170,7 +177,7 @@ def describe_field(name: str, model: type[BaseModel]) -> str:
 
 def _inner_model(annotation: Any) -> type[BaseModel] | None:
     """The pydantic model a field holds directly or as an optional value, if any."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+    if _is_model(annotation):
         return annotation
     if typing.get_origin(annotation) in (typing.Union, types.UnionType):
         args = [a for a in typing.get_args(annotation) if a is not type(None)]
@@ -187,7 +194,7 @@ def _union_tag(part: Any) -> bool:
 def _union_member(tag: str, annotation: Any) -> type[BaseModel] | None:
     """The model a union-member tag such as 'function-after[_ordered(), ParameterRange]' stands for."""
     for arg in typing.get_args(annotation):
-        if isinstance(arg, type) and issubclass(arg, BaseModel) and arg.__name__ in tag:
+        if _is_model(arg) and arg.__name__ in tag:
             return arg
     return None
 

@@ -256,9 +256,8 @@ def scenario_from_dict(data: dict[str, Any], *, source: str | None = None) -> Sc
     try:
         params_model = make_params({resolve_name(k): v for k, v in params.items()})
     except ScenarioError as exc:
-        where = (
-            exc.field if exc.field.startswith("labs") else f"params.{exc.field}"
-        )  # [[labs]] is its own table
+        top_level_labs = "labs" in data and exc.field.startswith("labs")  # [[labs]] is a table of its own
+        where = exc.field if top_level_labs else f"params.{exc.field}"
         raise ScenarioError(where, exc.message) from None
     try:
         return Scenario(params=params_model, source=source, **rest)

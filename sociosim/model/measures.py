@@ -220,7 +220,9 @@ MEASURES: tuple[Measure, ...] = (
         metrics.lab_measures,
         labs_only=True,
     ),
-    Measure("beta_{l}", "The optimisation pressure lab {l} has in force.", metrics.lab_measures, labs_only=True),
+    Measure(
+        "beta_{l}", "The optimisation pressure lab {l} has in force.", metrics.lab_measures, labs_only=True
+    ),
     Measure(
         "kl_{l}",
         "How far lab {l}'s policy has moved from the base model (KL divergence).",
@@ -239,7 +241,9 @@ MEASURES: tuple[Measure, ...] = (
         metrics.lab_measures,
         labs_only=True,
     ),
-    Measure("trust_{l}", "Average trust the active users place in lab {l}.", metrics.lab_measures, labs_only=True),
+    Measure(
+        "trust_{l}", "Average trust the active users place in lab {l}.", metrics.lab_measures, labs_only=True
+    ),
     Measure(
         "market_concentration",
         "Herfindahl index of the labs' query shares: 1/n_labs when even, 1 when one lab has every user.",
