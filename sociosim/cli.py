@@ -228,8 +228,18 @@ def batch(
     set_: SetOption = None,
     snapshot_every: Annotated[int, typer.Option(help="Store user snapshots every K steps (0: none).")] = 0,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+    reuse_any_code: Annotated[
+        bool,
+        typer.Option(
+            "--reuse-any-code",
+            help="Count runs stored by other code (another source fingerprint) as done instead of re-running them.",
+        ),
+    ] = False,
 ) -> None:
-    """Run a scenario's design × replications into a results store; exit 1 if any run failed."""
+    """Run a scenario's design × replications into a results store; exit 1 if any run failed.
+
+    A stored run counts as done only if the same code made it (its `code` fingerprint).
+    """
     from sociosim.batch.execute import run_batch
 
     try:
@@ -244,6 +254,7 @@ def batch(
             overrides=parse_sets(set_),
             agent_snapshot_every=snapshot_every,
             progress=not quiet,
+            reuse_any_code=reuse_any_code,
         )
     except ScenarioError as exc:
         fail(str(exc))
