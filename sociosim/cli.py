@@ -197,15 +197,33 @@ def report(
     ] = None,
     title: Annotated[str | None, typer.Option(help="Report title.")] = None,
     last: Annotated[int, typer.Option(help="Steps at the end of each run averaged into its outcome.")] = 10,
+    scenario: Annotated[
+        str | None, typer.Option(help="Report only this scenario of the store (default: every one).")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress line.")] = False,
 ) -> None:
-    """Write a self-contained HTML report (and Markdown) of a batch: tables, figures, provenance."""
-    from sociosim.analysis.report import write_report
+    """Write a self-contained HTML report (and Markdown) per (scenario, code) in a store.
+
+    With one scenario run by one code the report goes to --out; with several, each goes to
+    --out/<scenario>-<code>/.
+    """
+    from sociosim.analysis.report import write_reports
 
     try:
-        result = write_report(store, out, title=title, by=by, baseline=baseline, last=last)
+        results = write_reports(
+            store,
+            out,
+            scenario=scenario,
+            title=title,
+            by=by,
+            baseline=baseline,
+            last=last,
+            progress=not quiet,
+        )
     except (ScenarioError, FileNotFoundError, KeyError, ValueError) as exc:
         fail(str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc))
-    typer.echo(f"wrote {result.html} and {result.markdown} ({len(result.figures)} figure files)")
+    for result in results:
+        typer.echo(f"wrote {result.html} and {result.markdown} ({len(result.figures)} figure files)")
 
 
 @app.command()

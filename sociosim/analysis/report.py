@@ -1,10 +1,13 @@
 """The batch report: scenario, parameters, tables and figures, as self-contained HTML and Markdown.
 
-`write_report` reads a store (or a frame), runs every analysis the data supports (a
-section whose inputs are missing is skipped and listed as such), saves the figures, and
-writes `report.html` (figures embedded as base64 PNG, no external CSS, JS or fonts:
-readable offline) and `report.md` (figures linked as files in `figures/`). The section
-builders are in `report_sections.py`.
+A store can hold several scenarios, each run by several versions of the code: a report
+covers exactly one (scenario, code) group, so its title, scenario record and numbers
+always belong together. `write_reports` writes one per group found (or per group of one
+chosen scenario); `write_report` writes one group's report. Each runs every analysis the
+data supports (a section whose inputs are missing is skipped and listed as such), saves
+the figures, and writes `report.html` (figures embedded as base64 PNG, no external CSS,
+JS or fonts: readable offline) and `report.md` (figures linked as files in `figures/`).
+The section builders are in `report_sections.py`.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from tqdm.auto import tqdm
 
 from sociosim.analysis.frames import load_frame, match_level, parameter_columns, store_of, summarise_runs
 from sociosim.analysis.report_sections import (
@@ -130,14 +134,168 @@ def latest_batch(df: pd.DataFrame, store: Any) -> tuple[pd.DataFrame, int]:
         hashes = ", ".join(sorted(df["scenario_hash"].astype(str).unique()))
         raise ValueError(f"data: holds runs of several scenario versions (scenario_hash {hashes}); pass one")
     runs = store.runs()
+    if "run_key" in runs.columns and "run_key" in df.columns:
+        runs = runs[runs["run_key"].isin(pd.unique(df["run_key"]))]
     latest = runs.sort_values("committed_at")["scenario_hash"].iloc[-1]
     keep = df["scenario_hash"] == latest
     return df[keep], int(df.loc[~keep, "run_key"].nunique())
 
 
+UNRECORDED = "unrecorded"  # the code of runs stored before runs recorded theirs
+
+
+@dataclass(frozen=True)
+class Group:
+    """One report's worth of runs: a scenario name and the code that ran them."""
+
+    scenario: str
+    code: str
+
+    def slug(self) -> str:
+        return f"{self.scenario}-{self.code}"
+
+
+def _codes(df: pd.DataFrame) -> pd.Series:
+    if "code" not in df.columns:
+        return pd.Series(UNRECORDED, index=df.index)
+    return df["code"].astype("object").where(df["code"].notna(), UNRECORDED).astype(str)
+
+
+def _scenarios(df: pd.DataFrame) -> pd.Series:
+    if "scenario" not in df.columns:
+        return pd.Series("batch", index=df.index)
+    return df["scenario"].astype("object").where(df["scenario"].notna(), "batch").astype(str)
+
+
+def report_groups(df: pd.DataFrame) -> list[Group]:
+    """The (scenario, code) groups in a frame, in order of first appearance."""
+    pairs = pd.DataFrame({"s": _scenarios(df), "c": _codes(df)}).drop_duplicates()
+    return [Group(s, c) for s, c in zip(pairs["s"], pairs["c"], strict=True)]
+
+
+def group_rows(df: pd.DataFrame, group: Group) -> pd.DataFrame:
+    """The rows of one group, without columns that are empty in it (another scenario's design columns)."""
+    keep = (_scenarios(df) == group.scenario) & (_codes(df) == group.code)
+    sub = df[keep]
+    empty = [c for c in sub.columns if sub[c].isna().all() and c != "code"]
+    return sub.drop(columns=empty).reset_index(drop=True)
+
+
+def _code_facts(store: Any, group: Group, run_keys: Any) -> dict[str, str]:
+    """Version, git commit and dirty flag of the group's runs, read from the store's runs table."""
+    facts = {"code": group.code}
+    if store is None:
+        return facts
+    try:
+        runs = store.runs()
+    except Exception:  # noqa: BLE001 - the runs table is optional for the report
+        return facts
+    runs = runs[runs["run_key"].isin(run_keys)] if "run_key" in runs.columns else runs.iloc[0:0]
+    for column in ("sociosim_version", "git_commit", "git_dirty"):
+        if column in runs.columns and runs[column].notna().any():
+            facts[column] = ", ".join(sorted(map(str, pd.unique(runs[column].dropna()))))
+    return facts
+
+
+def write_reports(
+    source: Any,
+    out_dir: str | Path,
+    *,
+    scenario: str | None = None,
+    progress: bool = False,
+    **options: Any,
+) -> list[ReportResult]:
+    """One report per (scenario, code) group in `source`, or per group of `scenario`.
+
+    With one group the report goes to `out_dir` itself; with several, each goes to
+    `out_dir/<scenario>-<code>/`. `options` are those of `write_report`.
+    """
+    out_dir = Path(out_dir)
+    df = load_frame(source)
+    if df.empty:
+        raise ValueError("store: holds no measures (no finished runs) to report on")
+    groups = report_groups(df)
+    if scenario is not None:
+        names = sorted({g.scenario for g in groups})
+        groups = [g for g in groups if g.scenario == scenario]
+        if not groups:
+            raise ValueError(f"scenario: {scenario!r} is not in the data (scenarios: {', '.join(names)})")
+    single = len(groups) == 1
+    return [
+        _write_group(
+            group_rows(df, g),
+            store_of(source),
+            source,
+            out_dir if single else out_dir / g.slug(),
+            g,
+            progress=progress,
+            **options,
+        )
+        for g in groups
+    ]
+
+
 def write_report(
     source: Any,
     out_dir: str | Path,
+    *,
+    scenario: str | None = None,
+    code: str | None = None,
+    title: str | None = None,
+    baseline: Any = None,
+    by: str | None = None,
+    last: int = 10,
+    n_boot: int = 2000,
+    seed: int = 0,
+    lead_sections: Sequence[Section] = (),
+    progress: bool = False,
+) -> ReportResult:
+    """Write report.html (self-contained) and report.md (+ figures/) of one (scenario, code) group.
+
+    `source` is a store, store path or frame; when it holds several groups, `scenario`
+    and `code` pick one (else a ValueError lists them; `write_reports` writes them all).
+    `by` names the design column whose arms are compared (default: the first varying
+    column other than beta with at most 8 levels); `baseline` its reference level
+    (default: the scenario's own value, else the first level). `lead_sections` go first,
+    before the generic analyses (a study's claim, say).
+    """
+    df = load_frame(source)
+    if df.empty:
+        raise ValueError("store: holds no measures (no finished runs) to report on")
+    groups = [
+        g
+        for g in report_groups(df)
+        if (scenario is None or g.scenario == scenario) and (code is None or g.code == code)
+    ]
+    if len(groups) != 1:
+        found = ", ".join(f"{g.scenario} (code {g.code})" for g in report_groups(df))
+        what = "no" if not groups else "several"
+        raise ValueError(
+            f"data: {what} (scenario, code) groups match; pass scenario= and code= (found {found})"
+        )
+    return _write_group(
+        group_rows(df, groups[0]),
+        store_of(source),
+        source,
+        Path(out_dir),
+        groups[0],
+        title=title,
+        baseline=baseline,
+        by=by,
+        last=last,
+        n_boot=n_boot,
+        seed=seed,
+        lead_sections=lead_sections,
+        progress=progress,
+    )
+
+
+def _write_group(
+    df: pd.DataFrame,
+    store: Any,
+    source: Any,
+    out_dir: Path,
+    group: Group,
     *,
     title: str | None = None,
     baseline: Any = None,
@@ -146,28 +304,19 @@ def write_report(
     n_boot: int = 2000,
     seed: int = 0,
     lead_sections: Sequence[Section] = (),
+    progress: bool = False,
 ) -> ReportResult:
-    """Write report.html (self-contained) and report.md (+ figures/) for a store, store path or frame.
-
-    `by` names the design column whose arms are compared (default: the first varying
-    column other than beta with at most 8 levels); `baseline` its reference level
-    (default: the scenario's own value, else the first level). `lead_sections` go first,
-    before the generic analyses (a study's claim, say).
-    """
-    out_dir = Path(out_dir)
-    df = load_frame(source)
-    if df.empty:
-        raise ValueError("store: holds no measures (no finished runs) to report on")
-    store = store_of(source)
+    """The report of one group's rows (`df` holds only them)."""
     df, other_versions = latest_batch(df, store)
     scenario = design = None
-    if store is not None:
+    scenario_hash = str(df["scenario_hash"].iloc[0]) if "scenario_hash" in df.columns else None
+    if store is not None and scenario_hash is not None:
         try:
-            scenario = store.scenario()
+            scenario = store.scenario(scenario_hash)
         except Exception:  # noqa: BLE001 - a store without a scenario record still has data
             scenario = None
         try:
-            design = store.design_problem()
+            design = store.design_problem(scenario_hash)
         except Exception:  # noqa: BLE001
             design = None
     runs = summarise_runs(df, last=last)
@@ -183,22 +332,22 @@ def write_report(
     fig_dir = out_dir / "figures"
     ctx = Context(df, runs, store, scenario, design, by, baseline, infer_x(runs), fig_dir, last, n_boot, seed)
     ctx.other_versions = other_versions
+    ctx.code = _code_facts(store, group, pd.unique(df["run_key"]) if "run_key" in df.columns else [])
     sections: list[Section] = list(lead_sections)
     skipped: dict[str, str] = {}
-    for build in SECTIONS:
+    bar = tqdm(SECTIONS, desc=f"report {group.scenario} ({group.code})", unit="section", disable=not progress)
+    for build in bar:
         name = build.__name__.removeprefix("section_")
+        bar.set_postfix_str(name, refresh=False)
         try:
             sections.append(build(ctx))
         except Skip as why:
             skipped[name] = str(why)
         except Exception as exc:  # noqa: BLE001 - one failing analysis must not sink the report
             sections.append(Section(name, name.capitalize(), error=f"{type(exc).__name__}: {exc}"))
+    bar.close()
     sections.append(section_provenance(ctx, source))
-    name = (
-        scenario.name
-        if scenario is not None
-        else (str(df["scenario"].iloc[0]) if "scenario" in df.columns else "batch")
-    )
+    name = scenario.name if scenario is not None else group.scenario
     title = title or f"sociosim report: {name}"
     html_path = atomic_write_text(
         out_dir / "report.html", render_html(title, sections, skipped), make_parents=True
@@ -209,4 +358,14 @@ def write_report(
     return ReportResult(html_path, md_path, ctx.figure_paths, [s.key for s in sections], skipped)
 
 
-__all__ = ["ReportResult", "Section", "write_report", "infer_by", "infer_baseline", "infer_x"]
+__all__ = [
+    "Group",
+    "ReportResult",
+    "Section",
+    "infer_baseline",
+    "infer_by",
+    "infer_x",
+    "report_groups",
+    "write_report",
+    "write_reports",
+]

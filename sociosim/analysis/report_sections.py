@@ -74,6 +74,18 @@ class Context:
     seed: int
     figure_paths: list[Path] = field(default_factory=list)
     other_versions: int = 0  # runs of older scenario versions in the store, left out
+    code: dict[str, str] = field(default_factory=dict)  # the code behind the runs: code, version, git
+
+    def code_line(self) -> str:
+        """The code behind the numbers in one sentence."""
+        c = self.code
+        text = f"code {c.get('code', 'unrecorded')}"
+        if "sociosim_version" in c:
+            text = f"sociosim {c['sociosim_version']}, " + text
+        if "git_commit" in c:
+            dirty = " with uncommitted edits" if c.get("git_dirty") == "True" else ""
+            text += f", git commit {c['git_commit'][:12]}{dirty}"
+        return text
 
     def figure(self, plot: Callable[..., list[Path]], data: Any, name: str, **kwargs: Any) -> Path:
         """Draw a figure into figures/, remember its files, return the PNG path."""
@@ -163,6 +175,7 @@ def section_overview(ctx: Context) -> Section:
         facts.append(f"last step {steps}; outcomes are means over each run's last {ctx.last} steps")
     facts.append("design varies: " + (", ".join(varying) if varying else "nothing (replications only)"))
     sec.paragraphs.append("; ".join(facts) + ".")
+    sec.paragraphs.append(f"Every number here was made by {ctx.code_line()}.")
     if ctx.other_versions:
         sec.paragraphs.append(
             f"The store also holds {ctx.other_versions} run(s) of other versions of this scenario "
@@ -184,7 +197,12 @@ def _failed_runs(ctx: Context) -> pd.DataFrame | None:
         return None
     if runs.empty or "status" not in runs.columns:
         return None
-    return runs[runs["status"] != "ok"]
+    failed = runs[runs["status"] != "ok"]
+    if "scenario" in failed.columns and ctx.scenario is not None:
+        failed = failed[failed["scenario"] == ctx.scenario.name]
+    if "code" in failed.columns and "code" in ctx.code:
+        failed = failed[failed["code"].fillna("unrecorded") == ctx.code["code"]]
+    return failed
 
 
 def section_parameters(ctx: Context) -> Section:
@@ -458,7 +476,7 @@ def section_sensitivity(ctx: Context) -> Section:
     method = ctx.design["method"]
     outcomes = [m for m in ("gap", "true_utility", "overtrust", "utility_min") if ctx.has(m)]
     tables = [
-        sensitivity_table(ctx.store, outcome=m, problem=ctx.design, last=ctx.last, seed=ctx.seed)
+        sensitivity_table(ctx.df, outcome=m, problem=ctx.design, last=ctx.last, seed=ctx.seed)
         for m in outcomes
     ]
     sec = Section("sensitivity", f"Global sensitivity ({method})")
@@ -536,6 +554,10 @@ def section_provenance(ctx: Context, source: Any) -> Section:
             else ", ".join(map(str, pd.unique(df.get("scenario", pd.Series(dtype=str)).dropna()))),
         ),
         ("scenario hash", ", ".join(hashes) or "unknown"),
+        ("code (source fingerprint of the runs)", ctx.code.get("code", "unrecorded")),
+        ("sociosim version of the runs", ctx.code.get("sociosim_version", "unrecorded")),
+        ("git commit of the runs", ctx.code.get("git_commit", "unknown (not run from a checkout)")),
+        ("uncommitted edits at run time", ctx.code.get("git_dirty", "unknown")),
     ]
     if ctx.scenario is not None:
         rows += [
@@ -550,7 +572,7 @@ def section_provenance(ctx: Context, source: Any) -> Section:
         ("runs in data", str(len(ctx.runs))),
         ("analysis window", f"last {ctx.last} steps of each run"),
         ("bootstrap", f"{ctx.n_boot} resamples, seed {ctx.seed}"),
-        ("sociosim version", __version__),
+        ("sociosim version (report)", __version__),
         ("generated (UTC)", dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")),
         ("python", platform.python_version()),
     ]

@@ -52,15 +52,16 @@ def html_table(df: pd.DataFrame, *, digits: int = 3, caption: str | None = None,
         "<thead><tr>" + "".join(f"<th>{html.escape(str(c))}</th>" for c in shown.columns) + "</tr></thead>"
     )
     parts.append("<tbody>")
+    names = [html.escape(str(c), quote=True) for c in shown.columns]
     for row in shown.itertuples(index=False):
         cells = []
-        for v in row:
+        for name, v in zip(names, row, strict=True):
             cls = (
                 ' class="num"'
                 if isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool)
                 else ""
             )
-            cells.append(f"<td{cls}>{html.escape(fmt(v, digits))}</td>")
+            cells.append(f'<td data-col="{name}"{cls}>{html.escape(fmt(v, digits))}</td>')
         parts.append("<tr>" + "".join(cells) + "</tr>")
     parts.append("</tbody></table>")
     if len(df) > max_rows:
