@@ -28,6 +28,7 @@ from sociosim.analysis.frames import (
 )
 from sociosim.analysis.pressure import add_sqrt_kl, gap_vs_pressure, goodhart_table
 from sociosim.analysis.sensitivity import sensitivity_table
+from sociosim.analysis.stats import adjust_pvalues
 from sociosim.analysis.tables import select
 from sociosim.analysis.trilemma import trilemma_frontier
 from sociosim.config.params import ModelParams
@@ -286,6 +287,7 @@ def section_effects(ctx: Context) -> Section:
         n_boot=ctx.n_boot,
         seed=ctx.seed,
     )
+    table["p_holm"] = adjust_pvalues(table["p"].to_numpy(float), "holm")
     paired = bool(table["paired"].all()) if len(table) else False
     sec.paragraphs.append(
         "Difference of each arm's mean from the baseline's, with bootstrap 95 % CIs over replications "
@@ -295,13 +297,25 @@ def section_effects(ctx: Context) -> Section:
             if paired
             else "(unpaired; effect size Hedges' g)."
         )
+        + " No standardised effect is given where the differences do not vary beyond floating-point noise."
+    )
+    n_tests = int(table["p"].notna().sum())
+    sec.paragraphs.append(
+        f"p is the {'paired' if paired else 'Welch'} t test's two-sided p, unadjusted; p (Holm) is adjusted "
+        f"for the {n_tests} comparisons of this table (Holm–Bonferroni, statsmodels). Medians and the share "
+        "of replicates (catalogues) in which the arm is below the baseline sit beside the means: a mean that "
+        "one catalogue drives has a small share."
     )
     cols = [
         "level",
         "measure",
         "n",
         *ESTIMATE_COLUMNS,
-        "effect_av",
+        "median_diff",
+        "share_down",
+        "p",
+        "p_holm",
+        "effect_note",
         "excludes_zero",
     ]
     sec.tables.append(("Effects against the baseline", select(table, cols)))
