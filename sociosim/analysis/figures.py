@@ -382,3 +382,67 @@ def plot_effects(
     ax.set_xlabel(f"difference from {base} (95 % CI)")
     ax.set_title(title or "Effects against the baseline")
     return save_figure(fig, stem)
+
+
+def plot_forest_panels(
+    table: pd.DataFrame,
+    stem: str | Path,
+    *,
+    panel: Sequence[str] = ("measure",),
+    row: str = "level",
+    estimate: str = "diff",
+    lo: str = "diff_lo",
+    hi: str = "diff_hi",
+    panel_title: dict[tuple, str] | None = None,
+    margins: dict[tuple, float] | None = None,
+    xlabel: str = "difference from the baseline (95 % CI)",
+    title: str | None = None,
+) -> list[Path]:
+    """Small-multiple forest plot: one panel per `panel` group (a measure), each on its own x scale.
+
+    Measures of different scales never share an axis, so a real effect on a small-scale
+    measure (overtrust) is not flattened next to a large one (gap). Points are coloured
+    when their CI excludes 0 (vermilion below, blue above); `margins` shades ±margin.
+    """
+    require_columns(table, [estimate, lo, hi, row, *panel], what="forest column")
+    groups = list(table.groupby(list(panel), sort=False))
+    n = max(len(groups), 1)
+    ncols = min(3, n)
+    nrows = int(np.ceil(n / ncols))
+    tallest = max((len(g) for _, g in groups), default=1)
+    fig = Figure(figsize=(4.2 * ncols, (0.28 * tallest + 1.1) * nrows), layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+    for ax, (key, sub) in zip(axes, groups, strict=False):
+        key = key if isinstance(key, tuple) else (key,)
+        y = np.arange(len(sub))[::-1]
+        for yi, (_, r) in zip(y, sub.iterrows(), strict=True):
+            d, a, b = float(r[estimate]), float(r[lo]), float(r[hi])
+            colour = PALETTE[3] if b < 0 else PALETTE[0] if a > 0 else "0.45"
+            if np.isfinite(a) and np.isfinite(b):
+                ax.errorbar(
+                    [d],
+                    [yi],
+                    xerr=[[max(d - a, 0.0)], [max(b - d, 0.0)]],
+                    fmt="o",
+                    color=colour,
+                    ecolor=colour,
+                    capsize=2,
+                    markersize=4,
+                )
+            elif np.isfinite(d):
+                ax.plot([d], [yi], "o", color=colour, markersize=4)
+        if margins and key in margins:
+            ax.axvspan(-margins[key], margins[key], color="0.85", zorder=0)
+        ax.axvline(0, color="0.3", linewidth=0.8)
+        ax.set_yticks(y, [str(v) for v in sub[row]], fontsize=8)
+        ax.set_ylim(-0.7, len(sub) - 0.3)
+        ax.grid(True, axis="x", alpha=0.3, linewidth=0.6)
+        ax.spines[["top", "right"]].set_visible(False)
+        ax.set_title((panel_title or {}).get(key, " · ".join(map(str, key))), fontsize=9)
+        ax.tick_params(axis="x", labelsize=8)
+    for ax in axes[len(groups) :]:
+        ax.set_visible(False)
+    fig.supxlabel(xlabel, fontsize=9)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return save_figure(fig, stem)

@@ -34,6 +34,8 @@ from sociosim.analysis.report_sections import (
     section_provenance,
 )
 from sociosim.analysis.tables import html_table, markdown_table
+from sociosim.config.scenario import Scenario, load_scenario
+from sociosim.errors import ScenarioError
 from sociosim.io import atomic_write_text
 
 
@@ -54,13 +56,23 @@ CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;max-width:1100px;
 margin:2em auto;padding:0 1em;color:#1a1a1a;line-height:1.45}
 h1{font-size:1.6em;margin-bottom:.2em}h2{font-size:1.25em;margin-top:1.8em;border-bottom:1px solid #ccc}
-table.data{border-collapse:collapse;margin:.8em 0;font-size:.85em;display:block;overflow-x:auto;max-width:100%}
-table.data th,table.data td{border:1px solid #d0d0d0;padding:.25em .5em;text-align:left}
+.scroll{max-width:100%;overflow-x:auto;margin:.8em 0}
+table.data{border-collapse:collapse;font-size:.85em;max-width:100%}
+table.data th,table.data td{border:1px solid #d0d0d0;padding:.25em .45em;text-align:left;vertical-align:top;
+overflow-wrap:anywhere}
+table.data td[data-col=claim],table.data td[data-col=meaning]{min-width:14em}
 table.data td.num{text-align:right;font-variant-numeric:tabular-nums}
 table.data thead th{background:#f0f0f0}caption{text-align:left;font-weight:600;padding:.3em 0}
 figure{margin:1em 0}figure img{max-width:100%;height:auto;border:1px solid #eee}
 figcaption{font-size:.85em;color:#444}.note{color:#666;font-size:.85em}.error{color:#a00}
 nav ul{columns:2;font-size:.9em}
+@media print{
+body{max-width:none;margin:0;padding:0;font-size:10pt}nav{display:none}
+.scroll{overflow:visible}table.data{font-size:7.5pt}
+h2{break-after:avoid}figure,tr,caption{break-inside:avoid}figure img{max-height:24cm}
+a{color:inherit;text-decoration:none}
+@page{size:A4;margin:1.5cm}
+}
 """
 
 
@@ -197,6 +209,25 @@ def _code_facts(store: Any, group: Group, run_keys: Any) -> dict[str, str]:
     return facts
 
 
+def with_library_claims(scenario: Scenario | None) -> tuple[Scenario | None, bool]:
+    """The stored scenario, given the claims of the library file of its name when it has none of its own.
+
+    A store's scenario record is written at batch time; claims added to the file later
+    still apply when the file's parameters and design are those the batch ran. Returns
+    the scenario and whether claims were taken from the file.
+    """
+    if scenario is None or scenario.scenario.claims:
+        return scenario, False
+    try:
+        library = load_scenario(scenario.name)
+    except (ScenarioError, OSError):
+        return scenario, False
+    if not library.scenario.claims or library.params != scenario.params or library.design != scenario.design:
+        return scenario, False
+    info = scenario.scenario.model_copy(update={"claims": library.scenario.claims})
+    return scenario.model_copy(update={"scenario": info}), True
+
+
 def write_reports(
     source: Any,
     out_dir: str | Path,
@@ -319,6 +350,7 @@ def _write_group(
             design = store.design_problem(scenario_hash)
         except Exception:  # noqa: BLE001
             design = None
+    scenario, claims_from_file = with_library_claims(scenario)
     runs = summarise_runs(df, last=last)
     if by is not None and by not in runs.columns:
         raise KeyError(f"by: no column {by!r} in the data (design columns: {parameter_columns(runs)})")
@@ -332,6 +364,7 @@ def _write_group(
     fig_dir = out_dir / "figures"
     ctx = Context(df, runs, store, scenario, design, by, baseline, infer_x(runs), fig_dir, last, n_boot, seed)
     ctx.other_versions = other_versions
+    ctx.claims_from_file = claims_from_file
     ctx.code = _code_facts(store, group, pd.unique(df["run_key"]) if "run_key" in df.columns else [])
     sections: list[Section] = list(lead_sections)
     skipped: dict[str, str] = {}

@@ -18,6 +18,7 @@ import pandas as pd
 
 from sociosim._version import __version__
 from sociosim.analysis import figures as F
+from sociosim.analysis.claims import ALPHA, FAILS, HOLDS, INCONCLUSIVE, NOT_CHECKED, check_claims
 from sociosim.analysis.cultures import culture_outcomes
 from sociosim.analysis.discovery import ema_available, ema_version, prim_boxes
 from sociosim.analysis.effects import DEFAULT_MEASURES, ESTIMATE_COLUMNS, compare_policies
@@ -29,9 +30,10 @@ from sociosim.analysis.frames import (
 from sociosim.analysis.pressure import add_sqrt_kl, gap_vs_pressure, goodhart_table
 from sociosim.analysis.sensitivity import sensitivity_table
 from sociosim.analysis.stats import adjust_pvalues
-from sociosim.analysis.tables import select
+from sociosim.analysis.tables import interval_text, select
 from sociosim.analysis.trilemma import trilemma_frontier
 from sociosim.config.params import ModelParams
+from sociosim.model.measures import measure_label
 
 # The report's headline measures: the comparison defaults without the spread and value-capture axes.
 HEADLINE = tuple(m for m in DEFAULT_MEASURES if m not in ("utility_spread", "value_capture"))
@@ -76,6 +78,7 @@ class Context:
     figure_paths: list[Path] = field(default_factory=list)
     other_versions: int = 0  # runs of older scenario versions in the store, left out
     code: dict[str, str] = field(default_factory=dict)  # the code behind the runs: code, version, git
+    claims_from_file: bool = False  # the claims come from the library file, not the stored record
 
     def code_line(self) -> str:
         """The code behind the numbers in one sentence."""
@@ -150,6 +153,87 @@ def infer_x(runs: pd.DataFrame) -> str | None:
 
 
 # --- sections ---------------------------------------------------------------------------------
+
+
+def _claim_row_label(i: int, row: pd.Series) -> str:
+    where = f" ({row['where']})" if row["where"] else ""
+    kind = " slope" if row["comparison"] == "slope" else ""
+    vs = f" vs {row['baseline']}" if row["comparison"] == "slope" and pd.notna(row["baseline"]) else ""
+    return f"C{i} {row['level']}{kind}{vs}{where}"
+
+
+def section_summary(ctx: Context) -> Section:
+    """Findings first: the question, each claim with its verdict, number and CI, then one headline figure."""
+    sc = ctx.scenario
+    info = sc.scenario if sc is not None else None
+    sec = Section("summary", "Summary")
+    if info is not None and info.question:
+        sec.paragraphs.append(f"Question: {info.question}")
+    if info is not None and info.expected:
+        sec.paragraphs.append(f"Expected: {info.expected}")
+    claims = list(info.claims) if info is not None else []
+    if not claims:
+        sec.paragraphs.append(
+            "This scenario states no checkable claims (a [[scenario.claims]] table in its file), so there "
+            "are no verdicts; the sections below give the numbers."
+        )
+        return sec
+    table = check_claims(ctx.runs, claims, by=ctx.by, baseline=ctx.baseline, n_boot=ctx.n_boot, seed=ctx.seed)
+    table.insert(0, "id", [f"C{i}" for i in range(1, len(table) + 1)])
+    counts = table["verdict"].value_counts()
+    plural = {HOLDS: "hold", FAILS: "do not hold", INCONCLUSIVE: "inconclusive", NOT_CHECKED: "not checked"}
+    parts = [f"{int(counts[v])} {plural[v]}" for v in plural if counts.get(v, 0)]
+    n_rep = ctx.runs["replicate"].nunique() if "replicate" in ctx.runs.columns else 1
+    sec.paragraphs.append(
+        f"Of {len(table)} claims split from the expected outcome: " + ", ".join(parts) + ". "
+        "A claim holds when the 95 % CI of its number lies wholly on the claimed side of 0 and its p, "
+        f"Holm-adjusted for the {len(table)} claims, is below {ALPHA:g}; it does not hold when both point the "
+        "other way; otherwise it is inconclusive. An 'unchanged' claim holds when the CI lies inside ±margin. "
+        "Where every pair of runs differs by exactly the same amount there is nothing to test and the sign "
+        "decides. Differences are bootstrap CIs over paired replicates; slopes are OLS over runs."
+    )
+    if ctx.claims_from_file:
+        sec.paragraphs.append(
+            f"The claims are read from the scenario file {sc.name}.toml: the store's record of the batch predates "
+            "them, and the file's parameters and design are the ones the batch ran."
+        )
+    shown = table.assign(measure=table["measure"].map(measure_label))
+    cols = ["id", "claim", "verdict", "measure", "estimate", "lo", "hi", "n", "p", "p_holm", "note"]
+    sec.tables.append(("Claims and verdicts", select(shown, cols)))
+    plotted = table[table["verdict"] != NOT_CHECKED].copy()
+    if len(plotted):
+        plotted["row"] = [
+            _claim_row_label(int(i[1:]), r)
+            for i, (_, r) in zip(plotted["id"], plotted.iterrows(), strict=True)
+        ]
+        titles = {
+            (m, c): measure_label(m) + (": slope" if c == "slope" else ": difference")
+            for m, c in zip(plotted["measure"], plotted["comparison"], strict=True)
+        }
+        margins = {(c.measure, c.comparison): c.margin for c in claims if c.margin is not None}
+        sec.add_figure(
+            "Each claim's number with its 95 % CI, one panel per measure on its own scale: a point left of 0 "
+            "(vermilion) is a decrease, right of 0 (blue) an increase, grey when the CI includes 0; the grey "
+            "band is the ±margin of an 'unchanged' claim.",
+            ctx.figure(
+                F.plot_forest_panels,
+                plotted,
+                "claims",
+                panel=("measure", "comparison"),
+                row="row",
+                estimate="estimate",
+                lo="lo",
+                hi="hi",
+                panel_title=titles,
+                margins=margins,
+                xlabel="level minus baseline (difference) or slope against pressure (95 % CI)",
+            ),
+        )
+    sec.paragraphs.append(
+        f"Caveats: a stylised model, not a forecast; {n_rep} replicate(s) per design point, and arms share "
+        "seeds (common random numbers), so differences are paired; slope CIs treat runs as independent."
+    )
+    return sec
 
 
 def section_overview(ctx: Context) -> Section:
@@ -306,22 +390,34 @@ def section_effects(ctx: Context) -> Section:
         "of replicates (catalogues) in which the arm is below the baseline sit beside the means: a mean that "
         "one catalogue drives has a small share."
     )
+    shown = effects_display(table)
     cols = [
         "level",
         "measure",
         "n",
-        *ESTIMATE_COLUMNS,
+        "mean_baseline",
+        "mean_level",
+        "diff_ci",
         "median_diff",
         "share_down",
+        "effect_ci",
         "p",
         "p_holm",
-        "effect_note",
-        "excludes_zero",
     ]
-    sec.tables.append(("Effects against the baseline", select(table, cols)))
+    sec.tables.append(("Effects against the baseline", select(shown, cols)))
     sec.add_figure(
-        "Differences from the baseline (95 % CI; coloured when the CI excludes 0)",
-        ctx.figure(F.plot_effects, table, "effects"),
+        f"Each arm's difference from {ctx.baseline} with its 95 % CI, one panel per measure on its own scale "
+        "(measures of different sizes never share an axis): vermilion points lie wholly below 0, blue wholly "
+        "above, grey CIs include 0.",
+        ctx.figure(
+            F.plot_forest_panels,
+            table,
+            "effects",
+            panel=("measure",),
+            row="level",
+            panel_title={(m,): measure_label(m) for m in pd.unique(table["measure"])},
+            xlabel=f"difference from {ctx.baseline} (95 % CI)",
+        ),
     )
     if within:
         strat = compare_policies(
@@ -341,6 +437,23 @@ def section_effects(ctx: Context) -> Section:
             )
         )
     return sec
+
+
+def effects_display(table: pd.DataFrame) -> pd.DataFrame:
+    """A comparison table for reading: measures by their human names, each estimate and its CI in one cell."""
+    out = table.copy()
+    out["diff_ci"] = [
+        interval_text(d, lo, hi)
+        for d, lo, hi in zip(out["diff"], out["diff_lo"], out["diff_hi"], strict=True)
+    ]
+    out["effect_ci"] = [
+        note or interval_text(g, lo, hi)
+        for g, lo, hi, note in zip(
+            out["effect_size"], out["effect_lo"], out["effect_hi"], out["effect_note"].fillna(""), strict=True
+        )
+    ]
+    out["measure"] = out["measure"].map(measure_label)
+    return out
 
 
 def section_cultures(ctx: Context) -> Section:
@@ -598,6 +711,7 @@ def section_provenance(ctx: Context, source: Any) -> Section:
 
 
 SECTIONS: tuple[Callable[[Context], Section], ...] = (
+    section_summary,
     section_overview,
     section_parameters,
     section_outcomes,

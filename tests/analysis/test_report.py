@@ -51,7 +51,7 @@ def test_markdown_links_existing_figure_files(report):
     md = report.markdown.read_text()
     links = re.findall(r"\]\((figures/[^)]+)\)", md)
     assert links and all((report.markdown.parent / link).is_file() for link in links)
-    assert "| level | measure |" in md
+    assert "| arm | measure |" in md
     assert not list(report.html.parent.glob(".*.tmp"))
 
 
