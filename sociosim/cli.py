@@ -201,6 +201,9 @@ def report(
         str | None, typer.Option(help="Report only this scenario of the store (default: every one).")
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress line.")] = False,
+    svg: Annotated[
+        bool, typer.Option("--svg", help="Also write each figure as SVG (PNG is always written).")
+    ] = False,
 ) -> None:
     """Write a self-contained HTML report (and Markdown) per (scenario, code) in a store.
 
@@ -219,6 +222,7 @@ def report(
             baseline=baseline,
             last=last,
             progress=not quiet,
+            svg=svg,
         )
     except (ScenarioError, FileNotFoundError, KeyError, ValueError) as exc:
         fail(str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc))

@@ -106,8 +106,9 @@ def _select(runs: pd.DataFrame, where: dict[str, Any]) -> pd.DataFrame:
 
 
 def _difference(runs: pd.DataFrame, claim: Claim, by: str, baseline: Any, n_boot: int, seed: int) -> dict:
-    row = compare_policies(runs, by=by, baseline=baseline, measures=claim.measure, n_boot=n_boot, seed=seed)
     level = match_level(runs[by], claim.level)
+    runs = runs[runs[by].isin([level, match_level(runs[by], baseline)])]  # only the two arms compared
+    row = compare_policies(runs, by=by, baseline=baseline, measures=claim.measure, n_boot=n_boot, seed=seed)
     row = row[row["level"] == level]
     if row.empty:
         raise LookupError(f"no runs at {by} = {claim.level}")
@@ -167,6 +168,8 @@ def check_claims(
     `runs` is one row per run (`summarise_runs`); `by` and `baseline` are the report's
     comparison, used where a claim names none.
     """
+    runs = runs.copy(deep=False)
+    runs.attrs = {}  # pandas deep-copies attrs on every operation
     rows = []
     for claim in claims:
         column = claim.by or by
@@ -199,6 +202,7 @@ def check_claims(
     table["exact"] = table["exact"].eq(True)
     table["n"] = table["n"].astype("Int64")
     table["p_holm"] = adjust_pvalues(table["p"].to_numpy(float), "holm")
+    table["verdict"] = table["verdict"].astype(object)
     checked = table["verdict"] != NOT_CHECKED
     table.loc[checked, "verdict"] = [
         verdict(d, float(lo), float(hi), float(p), m if pd.notna(m) else None, exact=bool(x))

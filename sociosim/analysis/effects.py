@@ -99,13 +99,18 @@ def _compare_one(
     rng_seed: list[int],
     level: float,
     ci_method: CIMethod,
+    pairs: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
-    """Mean difference and effect size of one measure, treatment minus baseline."""
+    """Mean difference and effect size of one measure, treatment minus baseline.
+
+    `pairs` (paired only) is `treat` merged with `base` on `keys` for every measure at once
+    (suffixes _t and _b); it is made here when not given.
+    """
     row: dict[str, Any] = {}
     if paired:
-        cols = [*keys, measure, *[c for c in SEED_COLUMNS if c in base.columns]]
-        merged = treat[cols].merge(base[cols], on=keys, suffixes=("_t", "_b"), how="inner")
-        merged = merged.dropna(subset=[f"{measure}_t", f"{measure}_b"])
+        if pairs is None:
+            pairs = _pairs(base, treat, [measure], keys)
+        merged = pairs.dropna(subset=[f"{measure}_t", f"{measure}_b"])
         t = merged[f"{measure}_t"].to_numpy(float)
         b = merged[f"{measure}_b"].to_numpy(float)
         d = t - b
@@ -180,6 +185,12 @@ def _spread_of_signs(d: np.ndarray) -> dict[str, float]:
     }
 
 
+def _pairs(base: pd.DataFrame, treat: pd.DataFrame, measures: Sequence[str], keys: list[str]) -> pd.DataFrame:
+    """Each treatment run beside its baseline twin (matched on `keys`), with the measures and seeds of both."""
+    cols = [*keys, *measures, *[c for c in SEED_COLUMNS if c in base.columns]]
+    return treat[cols].merge(base[cols], on=keys, suffixes=("_t", "_b"), how="inner")
+
+
 def _mean(values: np.ndarray) -> float:
     return float(np.mean(values)) if len(values) else float("nan")
 
@@ -222,6 +233,8 @@ def compare_policies(
         chosen = measure_columns(runs)
     require_columns(runs, chosen, what="measure")
     base_level = match_level(runs[by], baseline)
+    runs = runs.copy(deep=False)
+    runs.attrs = {}  # pandas deep-copies attrs on every operation; the measures are chosen already
     keys = pairing_keys(runs, by=by, within=strata, pair_on=pair_on) if paired else []
     if paired and not keys:
         warnings.warn("compare_policies: no replicate column to pair on; comparing unpaired", stacklevel=2)
@@ -241,6 +254,7 @@ def compare_policies(
         levels = [lv for lv in pd.unique(sub[by].dropna()) if lv != base_level]
         for lv in _sorted(levels):
             treat = sub[sub[by] == lv]
+            pairs = _pairs(base, treat, chosen, keys) if paired else None
             for m in chosen:
                 row = dict(zip(strata, stratum, strict=True))
                 row.update(measure=m, by=by, level=lv, baseline=base_level, paired=paired)
@@ -255,6 +269,7 @@ def compare_policies(
                         rng_seed=stream_seed(seed, *stratum, lv, m),
                         level=level,
                         ci_method=ci_method,
+                        pairs=pairs,
                     )
                 )
                 row["ci_level"] = level

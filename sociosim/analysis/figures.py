@@ -2,12 +2,15 @@
 
 Figures are built on `matplotlib.figure.Figure` (no pyplot state, Agg rendering), with the
 Okabe-Ito colour-blind-safe palette plus distinct markers, so they print in grey too.
-Every function takes data and a path stem and returns the written paths [png, svg].
+Every function takes data and a path stem and returns the written paths: [png, svg] unless
+`figure_formats` narrows them (the report writes PNG only unless asked for SVG too).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import contextvars
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -64,16 +67,35 @@ def new_figure(ncols: int = 1, *, width: float = 6.0, height: float = 4.2) -> tu
     return fig, list(axes)
 
 
+PNG_DPI = 110  # sharp at the report's width (figures are 6-13 in wide); higher costs report time
+FORMATS: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar(
+    "figure_formats", default=("png", "svg")
+)
+
+
+@contextlib.contextmanager
+def figure_formats(formats: Sequence[str]) -> Iterator[None]:
+    """Within the block, figures are saved in these formats only (e.g. ("png",): the report's default)."""
+    unknown = [f for f in formats if f not in ("png", "svg")]
+    if unknown or not formats:
+        raise ValueError(f"figure formats: must be png and/or svg, got {list(formats)}")
+    token = FORMATS.set(tuple(formats))
+    try:
+        yield
+    finally:
+        FORMATS.reset(token)
+
+
 def save_figure(fig: Figure, stem: str | Path) -> list[Path]:
-    """Write `stem`.png (150 dpi) and `stem`.svg atomically; return both paths."""
+    """Write `stem`.png (PNG_DPI) and/or `stem`.svg atomically (see `figure_formats`); return the paths, PNG first."""
     stem = Path(stem)
     paths = []
-    for fmt in ("png", "svg"):
+    for fmt in FORMATS.get():
         target = stem.with_name(f"{stem.name}.{fmt}")
         meta = {"Date": None} if fmt == "svg" else {"Software": None}
         atomic_write(
             target,
-            lambda fh, fmt=fmt, meta=meta: fig.savefig(fh, format=fmt, dpi=150, metadata=meta),
+            lambda fh, fmt=fmt, meta=meta: fig.savefig(fh, format=fmt, dpi=PNG_DPI, metadata=meta),
             make_parents=True,
         )
         paths.append(target)
@@ -410,27 +432,39 @@ def plot_forest_panels(
     ncols = min(3, n)
     nrows = int(np.ceil(n / ncols))
     tallest = max((len(g) for _, g in groups), default=1)
-    fig = Figure(figsize=(4.2 * ncols, (0.28 * tallest + 1.1) * nrows), layout="constrained")
+    # Fixed margins sized from the longest row label (a layout engine costs more than the drawing here).
+    label_in = 0.065 * max((len(str(v)) for v in table[row]), default=4) + 0.15
+    panel_w, axis_h = label_in + 2.6, 0.26 * tallest + 0.35
+    head_in, foot_in, gap_in = 0.45 + (0.3 if title else 0.0), 0.55, 0.55
+    width, height = panel_w * ncols + 0.2, head_in + foot_in + nrows * axis_h + (nrows - 1) * gap_in
+    fig = Figure(figsize=(width, height))
+    fig.subplots_adjust(
+        left=label_in / width,
+        right=1 - 0.2 / width,
+        bottom=foot_in / height,
+        top=1 - head_in / height,
+        wspace=label_in / (panel_w - label_in),
+        hspace=gap_in / axis_h,
+    )
     axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
     for ax, (key, sub) in zip(axes, groups, strict=False):
         key = key if isinstance(key, tuple) else (key,)
-        y = np.arange(len(sub))[::-1]
-        for yi, (_, r) in zip(y, sub.iterrows(), strict=True):
-            d, a, b = float(r[estimate]), float(r[lo]), float(r[hi])
-            colour = PALETTE[3] if b < 0 else PALETTE[0] if a > 0 else "0.45"
-            if np.isfinite(a) and np.isfinite(b):
+        y = np.arange(len(sub))[::-1].astype(float)
+        d, a, b = (sub[c].to_numpy(float) for c in (estimate, lo, hi))
+        has_ci = np.isfinite(a) & np.isfinite(b)
+        colour = np.where(has_ci & (b < 0), 3, np.where(has_ci & (a > 0), 0, -1))
+        for code in (3, 0, -1):  # one errorbar call per colour keeps the artist count (and the time) small
+            pick = colour == code
+            c = PALETTE[code] if code >= 0 else "0.45"
+            with_ci = pick & has_ci
+            if with_ci.any():
+                err = np.vstack([np.fmax(d - a, 0.0), np.fmax(b - d, 0.0)])[:, with_ci]
                 ax.errorbar(
-                    [d],
-                    [yi],
-                    xerr=[[max(d - a, 0.0)], [max(b - d, 0.0)]],
-                    fmt="o",
-                    color=colour,
-                    ecolor=colour,
-                    capsize=2,
-                    markersize=4,
+                    d[with_ci], y[with_ci], xerr=err, fmt="o", color=c, ecolor=c, capsize=2, markersize=4
                 )
-            elif np.isfinite(d):
-                ax.plot([d], [yi], "o", color=colour, markersize=4)
+            bare = pick & ~has_ci & np.isfinite(d)
+            if bare.any():
+                ax.plot(d[bare], y[bare], "o", color=c, markersize=4, linestyle="none")
         if margins and key in margins:
             ax.axvspan(-margins[key], margins[key], color="0.85", zorder=0)
         ax.axvline(0, color="0.3", linewidth=0.8)
@@ -442,7 +476,7 @@ def plot_forest_panels(
         ax.tick_params(axis="x", labelsize=8)
     for ax in axes[len(groups) :]:
         ax.set_visible(False)
-    fig.supxlabel(xlabel, fontsize=9)
+    fig.text(0.5, 0.12 / height, xlabel, ha="center", va="bottom", fontsize=9)
     if title:
         fig.suptitle(title, fontsize=10)
     return save_figure(fig, stem)

@@ -59,13 +59,15 @@ h1{font-size:1.6em;margin-bottom:.2em}h2{font-size:1.25em;margin-top:1.8em;borde
 .scroll{max-width:100%;overflow-x:auto;margin:.8em 0}
 table.data{border-collapse:collapse;font-size:.85em;max-width:100%}
 table.data th,table.data td{border:1px solid #d0d0d0;padding:.25em .45em;text-align:left;vertical-align:top;
-overflow-wrap:anywhere}
-table.data td[data-col=claim],table.data td[data-col=meaning]{min-width:14em}
+overflow-wrap:break-word}
+table.data td[data-col=claim],table.data td[data-col=meaning]{min-width:10em}
 table.data td.num{text-align:right;font-variant-numeric:tabular-nums}
 table.data thead th{background:#f0f0f0}caption{text-align:left;font-weight:600;padding:.3em 0}
 figure{margin:1em 0}figure img{max-width:100%;height:auto;border:1px solid #eee}
 figcaption{font-size:.85em;color:#444}.note{color:#666;font-size:.85em}.error{color:#a00}
 nav ul{columns:2;font-size:.9em}
+@media (max-width:960px){body{padding:0 .5em}table.data{font-size:.72em}
+table.data th,table.data td{padding:.2em .25em}nav ul{columns:1}}
 @media print{
 body{max-width:none;margin:0;padding:0;font-size:10pt}nav{display:none}
 .scroll{overflow:visible}table.data{font-size:7.5pt}
@@ -105,6 +107,7 @@ def render_html(title: str, sections: list[Section], skipped: dict[str, str]) ->
             out.append(
                 f'<figure><img alt="{esc(cap)}" src="{_png_data_uri(path)}"><figcaption>{esc(cap)}</figcaption></figure>'
             )
+        out += [f'<p class="note">{esc(p)}</p>' for p in s.notes]
         out.append("</section>")
     if skipped:
         out.append('<section id="skipped"><h2>Sections not shown</h2><ul>')
@@ -127,8 +130,11 @@ def render_markdown(title: str, sections: list[Section], skipped: dict[str, str]
             out += [f"**{cap}**", "", markdown_table(t), ""]
         for cap, path in s.figures:
             rel = path.relative_to(out_dir).as_posix()
-            svg = path.with_suffix(".svg").relative_to(out_dir).as_posix()
-            out += [f"![{cap}]({rel})", "", f"*{cap}* ([SVG]({svg}))", ""]
+            svg = path.with_suffix(".svg")
+            link = f" ([SVG]({svg.relative_to(out_dir).as_posix()}))" if svg.exists() and svg != path else ""
+            out += [f"![{cap}]({rel})", "", f"*{cap}*{link}", ""]
+        for p in s.notes:
+            out += [f"*{p}*", ""]
     if skipped:
         out += ["## Sections not shown", ""] + [f"- {k}: {v}" for k, v in skipped.items()] + [""]
     return "\n".join(out)
@@ -280,6 +286,7 @@ def write_report(
     seed: int = 0,
     lead_sections: Sequence[Section] = (),
     progress: bool = False,
+    svg: bool = False,
 ) -> ReportResult:
     """Write report.html (self-contained) and report.md (+ figures/) of one (scenario, code) group.
 
@@ -288,7 +295,8 @@ def write_report(
     `by` names the design column whose arms are compared (default: the first varying
     column other than beta with at most 8 levels); `baseline` its reference level
     (default: the scenario's own value, else the first level). `lead_sections` go first,
-    before the generic analyses (a study's claim, say).
+    before the generic analyses (a study's claim, say). Figures are written as PNG (embedded
+    in the HTML); `svg` writes an SVG of each beside it too.
     """
     df = load_frame(source)
     if df.empty:
@@ -318,6 +326,7 @@ def write_report(
         seed=seed,
         lead_sections=lead_sections,
         progress=progress,
+        svg=svg,
     )
 
 
@@ -336,6 +345,7 @@ def _write_group(
     seed: int = 0,
     lead_sections: Sequence[Section] = (),
     progress: bool = False,
+    svg: bool = False,
 ) -> ReportResult:
     """The report of one group's rows (`df` holds only them)."""
     df, other_versions = latest_batch(df, store)
@@ -364,6 +374,7 @@ def _write_group(
     fig_dir = out_dir / "figures"
     ctx = Context(df, runs, store, scenario, design, by, baseline, infer_x(runs), fig_dir, last, n_boot, seed)
     ctx.other_versions = other_versions
+    ctx.formats = ("png", "svg") if svg else ("png",)
     ctx.claims_from_file = claims_from_file
     ctx.code = _code_facts(store, group, pd.unique(df["run_key"]) if "run_key" in df.columns else [])
     sections: list[Section] = list(lead_sections)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from sociosim._version import __version__
@@ -29,7 +30,7 @@ from sociosim.analysis.frames import (
 )
 from sociosim.analysis.pressure import add_sqrt_kl, gap_vs_pressure, goodhart_table
 from sociosim.analysis.sensitivity import sensitivity_table
-from sociosim.analysis.stats import adjust_pvalues
+from sociosim.analysis.stats import adjust_pvalues, below_noise
 from sociosim.analysis.tables import interval_text, select
 from sociosim.analysis.trilemma import trilemma_frontier
 from sociosim.config.params import ModelParams
@@ -49,6 +50,9 @@ class Section:
     tables: list[tuple[str, pd.DataFrame]] = field(default_factory=list)
     figures: list[tuple[str, Path]] = field(default_factory=list)
     error: str | None = None
+    notes: list[str] = field(
+        default_factory=list
+    )  # paragraphs after the tables and figures (method, caveats)
 
     def add_figure(self, caption: str, path: Path) -> None:
         """Append a captioned figure."""
@@ -76,6 +80,7 @@ class Context:
     n_boot: int
     seed: int
     figure_paths: list[Path] = field(default_factory=list)
+    formats: tuple[str, ...] = ("png",)  # figure files to write
     other_versions: int = 0  # runs of older scenario versions in the store, left out
     code: dict[str, str] = field(default_factory=dict)  # the code behind the runs: code, version, git
     claims_from_file: bool = False  # the claims come from the library file, not the stored record
@@ -92,8 +97,9 @@ class Context:
         return text
 
     def figure(self, plot: Callable[..., list[Path]], data: Any, name: str, **kwargs: Any) -> Path:
-        """Draw a figure into figures/, remember its files, return the PNG path."""
-        paths = plot(data, self.fig_dir / name, **kwargs)
+        """Draw a figure into figures/ in the report's formats, remember its files, return the first (PNG) path."""
+        with F.figure_formats(self.formats):
+            paths = plot(data, self.fig_dir / name, **kwargs)
         self.figure_paths.extend(paths)
         return paths[0]
 
@@ -185,15 +191,17 @@ def section_summary(ctx: Context) -> Section:
     parts = [f"{int(counts[v])} {plural[v]}" for v in plural if counts.get(v, 0)]
     n_rep = ctx.runs["replicate"].nunique() if "replicate" in ctx.runs.columns else 1
     sec.paragraphs.append(
-        f"Of {len(table)} claims split from the expected outcome: " + ", ".join(parts) + ". "
-        "A claim holds when the 95 % CI of its number lies wholly on the claimed side of 0 and its p, "
+        f"Of {len(table)} claims split from the expected outcome: " + ", ".join(parts) + "."
+    )
+    sec.notes.append(
+        "How to read the verdicts: a claim holds when the 95 % CI of its number lies wholly on the claimed side of 0 and its p, "
         f"Holm-adjusted for the {len(table)} claims, is below {ALPHA:g}; it does not hold when both point the "
         "other way; otherwise it is inconclusive. An 'unchanged' claim holds when the CI lies inside ±margin. "
         "Where every pair of runs differs by exactly the same amount there is nothing to test and the sign "
         "decides. Differences are bootstrap CIs over paired replicates; slopes are OLS over runs."
     )
     if ctx.claims_from_file:
-        sec.paragraphs.append(
+        sec.notes.append(
             f"The claims are read from the scenario file {sc.name}.toml: the store's record of the batch predates "
             "them, and the file's parameters and design are the ones the batch ran."
         )
@@ -229,7 +237,7 @@ def section_summary(ctx: Context) -> Section:
                 xlabel="level minus baseline (difference) or slope against pressure (95 % CI)",
             ),
         )
-    sec.paragraphs.append(
+    sec.notes.append(
         f"Caveats: a stylised model, not a forecast; {n_rep} replicate(s) per design point, and arms share "
         "seeds (common random numbers), so differences are paired; slope CIs treat runs as independent."
     )
@@ -243,10 +251,6 @@ def section_overview(ctx: Context) -> Section:
         info = sc.scenario
         if info.title:
             sec.paragraphs.append(f"{info.name}: {info.title}")
-        if info.question:
-            sec.paragraphs.append(f"Question: {info.question}")
-        if info.expected:
-            sec.paragraphs.append(f"Expected: {info.expected}")
         if info.look_at:
             sec.paragraphs.append("Look at: " + ", ".join(info.look_at))
         if info.sources:
@@ -536,9 +540,20 @@ def section_goodhart(ctx: Context) -> Section:
     return sec
 
 
+HOMOGENISATION = ("value_diversity", "culture_separation", "minority_drift", "majority_drift")
+
+
+def varies(values: pd.Series) -> bool:
+    """Whether a column takes more than one value beyond floating-point noise."""
+    v = pd.to_numeric(values, errors="coerce").dropna().to_numpy(float)
+    return len(v) > 1 and not below_noise(float(np.ptp(v)), v)
+
+
 def section_sycophancy(ctx: Context) -> Section:
     if ctx.x is None or not ctx.has("sycophancy"):
         raise Skip("no sycophancy measure or no pressure variation")
+    if not varies(ctx.runs["sycophancy"]):
+        raise Skip("sycophancy is the same in every run")
     by = ctx.by if ctx.by != ctx.x else None
     sec = Section("sycophancy", "Sycophancy against pressure")
     sec.add_figure(
@@ -567,11 +582,20 @@ def section_trust(ctx: Context) -> Section:
 def section_homogenisation(ctx: Context) -> Section:
     if "step" not in ctx.df.columns or ctx.df["step"].nunique() < 2:
         raise Skip("no time series")
-    if not any(c in ctx.df.columns for c in ("value_diversity", "culture_separation", "minority_drift")):
+    present = [c for c in HOMOGENISATION if c in ctx.df.columns]
+    if not present:
         raise Skip("no homogenisation measures")
+    if not any(varies(ctx.df[c]) for c in present):
+        raise Skip(
+            "users' values do not move in this batch ("
+            + ", ".join(present)
+            + " constant; e.g. persuasion = 0)"
+        )
     sec = Section("homogenisation", "Homogenisation over time")
     sec.add_figure(
-        "Value diversity, culture separation and minority vs majority drift (mean ± 95 % CI over runs)",
+        "Value diversity, culture separation and minority vs majority drift over time (mean ± 95 % CI over "
+        "runs): falling diversity or separation, or minority drift above majority drift, means the society "
+        "is homogenising towards what the model says.",
         ctx.figure(F.plot_homogenisation, ctx.df, "homogenisation", by=ctx.by),
     )
     return sec
@@ -624,17 +648,27 @@ def section_sensitivity(ctx: Context) -> Section:
 
 
 def section_discovery(ctx: Context) -> Section:
-    if not ema_available():
-        raise Skip("the EMA Workbench is not installed (pip install 'sociosim[ema]')")
+    method = getattr(getattr(ctx.scenario, "design", None), "method", None)
+    if method == "grid":
+        raise Skip(
+            "a grid design: the outcome and comparison tables already show where overtrust is high; "
+            "scenario discovery (PRIM) is for sampled designs (lhs, sobol, morris)"
+        )
     if not ctx.has("overtrust") or len(ctx.runs) < 20:
         raise Skip("needs overtrust over at least 20 runs")
+    threshold = float(getattr(getattr(ctx.scenario, "params", None), "audit_overtrust_threshold", 0.15))
+    n_cases = int((ctx.runs["overtrust"] > threshold).sum())
+    if n_cases in (0, len(ctx.runs)):
+        raise Skip(
+            f"{'no' if n_cases == 0 else 'every'} run has overtrust above the audit threshold {threshold:g}"
+        )
+    if not ema_available():
+        raise Skip("the EMA Workbench is not installed (pip install 'sociosim[ema]')")
     inputs = [c for c in parameter_columns(ctx.runs, varying=True)]
     if not inputs:
         raise Skip("no varying inputs")
-    threshold = float(getattr(getattr(ctx.scenario, "params", None), "audit_overtrust_threshold", 0.15))
     boxes = prim_boxes(ctx.df, outcome="overtrust", threshold=threshold, inputs=inputs, last=ctx.last)
     sec = Section("discovery", "Scenario discovery: where overtrust exceeds the audit threshold")
-    n_cases = int((ctx.runs["overtrust"] > threshold).sum())
     sec.paragraphs.append(
         f"{n_cases} of {len(ctx.runs)} runs have overtrust > {threshold:g} (the regulator's audit threshold). "
         "PRIM (EMA Workbench) box: coverage = share of those runs inside it, density = share of runs inside it that are cases."

@@ -193,6 +193,25 @@ def test_library_claims_name_real_measures_and_design_levels(name):
             assert claim.against in columns
 
 
+def test_check_claims_with_every_claim_checked():
+    runs = pd.DataFrame(
+        {
+            "run_key": list("abcdef"),
+            "replicate": [0, 1, 2, 0, 1, 2],
+            "lever": ["x"] * 3 + ["y"] * 3,
+            "gap": [1.0, 1.2, 0.9, 0.5, 0.8, 0.3],
+        }
+    )
+    table = check_claims(
+        runs,
+        [Claim(text="t", measure="gap", level="y", direction="lower")],
+        by="lever",
+        baseline="x",
+        n_boot=100,
+    )
+    assert table["verdict"].iloc[0] in ("holds", "inconclusive") and table["n"].iloc[0] == 3
+
+
 def test_check_claims_reports_a_missing_column_instead_of_failing():
     runs = pd.DataFrame({"run_key": ["a", "b"], "replicate": [0, 0], "lever": ["x", "y"], "gap": [1.0, 2.0]})
     table = check_claims(

@@ -108,7 +108,12 @@ def test_cli_report_from_a_batch_store(tmp_path):
     text = (out / "report.html").read_text()
     assert "Does balancing help?" in text and "Policy comparison: aggregation against pooled" in text
     assert "root seed" in text and ">11<" in text and "persuasion" in text
-    assert (out / "report.md").is_file() and (out / "figures" / "gap_vs_pressure.svg").is_file()
+    assert (out / "report.md").is_file() and (out / "figures" / "gap_vs_pressure.png").is_file()
+    assert not list((out / "figures").glob("*.svg"))  # PNG only unless asked
+    svg = CliRunner().invoke(app, ["report", str(store), "--out", str(tmp_path / "svg"), "--svg", "--quiet"])
+    assert svg.exit_code == 0, svg.output
+    assert (tmp_path / "svg" / "figures" / "gap_vs_pressure.svg").is_file()
+    assert "gap_vs_pressure.svg" in (tmp_path / "svg" / "report.md").read_text()
 
 
 def test_cli_report_input_errors_exit_2(tmp_path):
