@@ -207,7 +207,8 @@ def report(
 ) -> None:
     """Write a self-contained HTML report (and Markdown) per (scenario, code) in a store.
 
-    With one scenario run by one code the report goes to --out; with several, each goes to
+    With one scenario, the report of the newest code goes to --out and any other code's to
+    --out/<scenario>-<code>/; with several scenarios, each (scenario, code) goes to its own
     --out/<scenario>-<code>/.
     """
     from sociosim.analysis.report import write_reports

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import html
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -244,32 +245,63 @@ def write_reports(
 ) -> list[ReportResult]:
     """One report per (scenario, code) group in `source`, or per group of `scenario`.
 
-    With one group the report goes to `out_dir` itself; with several, each goes to
-    `out_dir/<scenario>-<code>/`. `options` are those of `write_report`.
+    Where they go: with one scenario, the report of the newest code (the one whose runs
+    were committed last, normally the code just run) goes to `out_dir` itself and each
+    other code's to `out_dir/<scenario>-<code>/`; with several scenarios, every group goes
+    to `out_dir/<scenario>-<code>/`. `options` are those of `write_report`.
     """
     out_dir = Path(out_dir)
     df = load_frame(source)
     if df.empty:
         raise ValueError("store: holds no measures (no finished runs) to report on")
+    store = store_of(source)
     groups = report_groups(df)
     if scenario is not None:
         names = sorted({g.scenario for g in groups})
         groups = [g for g in groups if g.scenario == scenario]
         if not groups:
             raise ValueError(f"scenario: {scenario!r} is not in the data (scenarios: {', '.join(names)})")
-    single = len(groups) == 1
-    return [
-        _write_group(
-            group_rows(df, g),
-            store_of(source),
-            source,
-            out_dir if single else out_dir / g.slug(),
-            g,
-            progress=progress,
-            **options,
+    groups = newest_first(groups, store)
+    one_scenario = len({g.scenario for g in groups}) == 1
+    places = {g: out_dir if one_scenario and i == 0 else out_dir / g.slug() for i, g in enumerate(groups)}
+    results = []
+    for g in groups:
+        others = {o.code: places[o] for o in groups if o.scenario == g.scenario and o != g}
+        results.append(
+            _write_group(
+                group_rows(df, g),
+                store,
+                source,
+                places[g],
+                g,
+                progress=progress,
+                other_codes=others,
+                **options,
+            )
         )
-        for g in groups
-    ]
+    return results
+
+
+def _relative(path: Path, start: Path) -> str:
+    return os.path.relpath(path / "report.html", start)
+
+
+def newest_first(groups: list[Group], store: Any) -> list[Group]:
+    """Groups ordered by when their runs were last committed, newest first (order kept without a store)."""
+    if store is None or len(groups) < 2:
+        return groups
+    try:
+        runs = store.runs()
+    except Exception:  # noqa: BLE001 - without a runs table keep the order found
+        return groups
+    if "committed_at" not in runs.columns:
+        return groups
+    last: dict[Group, Any] = {}
+    for s, c, t in zip(_scenarios(runs), _codes(runs), runs["committed_at"], strict=True):
+        g = Group(s, c)
+        last[g] = t if g not in last else max(last[g], t)
+    rank = {g: i for i, g in enumerate(sorted(last, key=lambda g: last[g], reverse=True))}
+    return sorted(groups, key=lambda g: rank.get(g, len(rank)))
 
 
 def write_report(
@@ -346,8 +378,9 @@ def _write_group(
     lead_sections: Sequence[Section] = (),
     progress: bool = False,
     svg: bool = False,
+    other_codes: dict[str, Path] | None = None,
 ) -> ReportResult:
-    """The report of one group's rows (`df` holds only them)."""
+    """The report of one group's rows (`df` holds only them); `other_codes` maps the scenario's other codes to their reports."""
     df, other_versions = latest_batch(df, store)
     scenario = design = None
     scenario_hash = str(df["scenario_hash"].iloc[0]) if "scenario_hash" in df.columns else None
@@ -375,6 +408,7 @@ def _write_group(
     ctx = Context(df, runs, store, scenario, design, by, baseline, infer_x(runs), fig_dir, last, n_boot, seed)
     ctx.other_versions = other_versions
     ctx.formats = ("png", "svg") if svg else ("png",)
+    ctx.other_codes = {code: _relative(path, out_dir) for code, path in (other_codes or {}).items()}
     ctx.claims_from_file = claims_from_file
     ctx.code = _code_facts(store, group, pd.unique(df["run_key"]) if "run_key" in df.columns else [])
     sections: list[Section] = list(lead_sections)

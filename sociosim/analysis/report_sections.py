@@ -84,6 +84,7 @@ class Context:
     other_versions: int = 0  # runs of older scenario versions in the store, left out
     code: dict[str, str] = field(default_factory=dict)  # the code behind the runs: code, version, git
     claims_from_file: bool = False  # the claims come from the library file, not the stored record
+    other_codes: dict[str, str] = field(default_factory=dict)  # other codes of this scenario -> their report
 
     def code_line(self) -> str:
         """The code behind the numbers in one sentence."""
@@ -265,6 +266,11 @@ def section_overview(ctx: Context) -> Section:
     facts.append("design varies: " + (", ".join(varying) if varying else "nothing (replications only)"))
     sec.paragraphs.append("; ".join(facts) + ".")
     sec.paragraphs.append(f"Every number here was made by {ctx.code_line()}.")
+    if ctx.other_codes:
+        sec.paragraphs.append(
+            "The store also holds runs of this scenario made by other code, left out here and reported on "
+            "their own: " + "; ".join(f"code {c} in {p}" for c, p in sorted(ctx.other_codes.items())) + "."
+        )
     if ctx.other_versions:
         sec.paragraphs.append(
             f"The store also holds {ctx.other_versions} run(s) of other versions of this scenario "

@@ -100,6 +100,13 @@ def test_two_codes_of_one_scenario_give_two_reports_each_naming_its_code(tmp_pat
     out = tmp_path / "out"
     result = CliRunner().invoke(app, ["report", str(store), "--out", str(out), "--quiet"])
     assert result.exit_code == 0, result.output
-    for mine, theirs in (("aaaaaaaaaaaa", "bbbbbbbbbbbb"), ("bbbbbbbbbbbb", "aaaaaaaaaaaa")):
-        html = (out / f"alpha-{mine}" / "report.html").read_text()
-        assert f"code {mine}" in html and theirs not in html and "4 finished runs" in html
+    # the newest code's report where a single-scenario report goes; the older code's beside it
+    newest, older = (
+        (out / "report.html").read_text(),
+        (out / "alpha-aaaaaaaaaaaa" / "report.html").read_text(),
+    )
+    assert "code bbbbbbbbbbbb" in newest and "4 finished runs" in newest
+    assert "other code" in newest and "alpha-aaaaaaaaaaaa/report.html" in newest
+    assert "code aaaaaaaaaaaa" in older and "4 finished runs" in older
+    assert "bbbbbbbbbbbb" in older and "../report.html" in older  # it points back to the newer report
+    assert not (out / "alpha-bbbbbbbbbbbb").exists()
