@@ -185,12 +185,17 @@ def test_claims_need_a_direction_and_a_margin_only_for_unchanged(tmp_path):
 @pytest.mark.parametrize("name", [n for n in sorted(library()) if load_scenario(n).scenario.claims])
 def test_library_claims_name_real_measures_and_design_levels(name):
     sc = load_scenario(name)
-    columns = set(sc.design.parameters) if sc.design is not None else set()
+    design = sc.design.parameters if sc.design is not None else {}
     for claim in sc.scenario.claims:
         assert is_measure(claim.measure), claim.measure
-        assert set(claim.where) <= columns
+        assert set(claim.where) <= set(design)
+        for column, value in claim.where.items():
+            assert value in design[column]
         if claim.comparison == "slope":
-            assert claim.against in columns
+            assert claim.against in design
+        if claim.by is not None:
+            assert claim.by in design and claim.level in design[claim.by]
+            assert claim.baseline is None or claim.baseline in design[claim.by]
 
 
 def test_check_claims_with_every_claim_checked():
