@@ -204,6 +204,12 @@ def report(
     svg: Annotated[
         bool, typer.Option("--svg", help="Also write each figure as SVG (PNG is always written).")
     ] = False,
+    all_sections: Annotated[
+        bool,
+        typer.Option(
+            "--all-sections", help="Also show analyses of measures the scenario's look_at does not name."
+        ),
+    ] = False,
 ) -> None:
     """Write a self-contained HTML report (and Markdown) per (scenario, code) in a store.
 
@@ -211,8 +217,11 @@ def report(
     --out/<scenario>-<code>/; with several scenarios, each (scenario, code) goes to its own
     --out/<scenario>-<code>/.
     """
+    import gc
+
     from sociosim.analysis.report import write_reports
 
+    gc.freeze()  # the imported modules live for the whole run: keep the collector from re-scanning them
     try:
         results = write_reports(
             store,
@@ -224,6 +233,7 @@ def report(
             last=last,
             progress=not quiet,
             svg=svg,
+            all_sections=all_sections,
         )
     except (ScenarioError, FileNotFoundError, KeyError, ValueError) as exc:
         fail(str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc))

@@ -319,6 +319,7 @@ def write_report(
     lead_sections: Sequence[Section] = (),
     progress: bool = False,
     svg: bool = False,
+    all_sections: bool = False,
 ) -> ReportResult:
     """Write report.html (self-contained) and report.md (+ figures/) of one (scenario, code) group.
 
@@ -328,7 +329,8 @@ def write_report(
     column other than beta with at most 8 levels); `baseline` its reference level
     (default: the scenario's own value, else the first level). `lead_sections` go first,
     before the generic analyses (a study's claim, say). Figures are written as PNG (embedded
-    in the HTML); `svg` writes an SVG of each beside it too.
+    in the HTML); `svg` writes an SVG of each beside it too. Analyses of measures the
+    scenario's `look_at` does not name are listed as not shown, unless `all_sections`.
     """
     df = load_frame(source)
     if df.empty:
@@ -359,6 +361,7 @@ def write_report(
         lead_sections=lead_sections,
         progress=progress,
         svg=svg,
+        all_sections=all_sections,
     )
 
 
@@ -379,6 +382,7 @@ def _write_group(
     progress: bool = False,
     svg: bool = False,
     other_codes: dict[str, Path] | None = None,
+    all_sections: bool = False,
 ) -> ReportResult:
     """The report of one group's rows (`df` holds only them); `other_codes` maps the scenario's other codes to their reports."""
     df, other_versions = latest_batch(df, store)
@@ -408,6 +412,7 @@ def _write_group(
     ctx = Context(df, runs, store, scenario, design, by, baseline, infer_x(runs), fig_dir, last, n_boot, seed)
     ctx.other_versions = other_versions
     ctx.formats = ("png", "svg") if svg else ("png",)
+    ctx.all_sections = all_sections
     ctx.other_codes = {code: _relative(path, out_dir) for code, path in (other_codes or {}).items()}
     ctx.claims_from_file = claims_from_file
     ctx.code = _code_facts(store, group, pd.unique(df["run_key"]) if "run_key" in df.columns else [])

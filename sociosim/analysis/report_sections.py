@@ -85,6 +85,7 @@ class Context:
     code: dict[str, str] = field(default_factory=dict)  # the code behind the runs: code, version, git
     claims_from_file: bool = False  # the claims come from the library file, not the stored record
     other_codes: dict[str, str] = field(default_factory=dict)  # other codes of this scenario -> their report
+    all_sections: bool = False  # show analyses of measures the scenario does not look at
 
     def code_line(self) -> str:
         """The code behind the numbers in one sentence."""
@@ -103,6 +104,19 @@ class Context:
             paths = plot(data, self.fig_dir / name, **kwargs)
         self.figure_paths.extend(paths)
         return paths[0]
+
+    def wants(self, *measures: str) -> None:
+        """Skip a section about `measures` when the scenario's `look_at` names none of them.
+
+        A scenario's `look_at` says which measures its question is about; an analysis of
+        others is listed as not shown (with `all_sections` every analysis is shown).
+        """
+        look_at = getattr(getattr(self.scenario, "scenario", None), "look_at", None)
+        if self.all_sections or not look_at or any(m in look_at for m in measures):
+            return
+        raise Skip(
+            f"the scenario looks at none of {', '.join(measures)} (its look_at list; --all-sections shows it)"
+        )
 
     def has(self, *columns: str) -> bool:
         return all(c in self.runs.columns and self.runs[c].notna().any() for c in columns)
@@ -471,6 +485,9 @@ def section_cultures(ctx: Context) -> Section:
         raise Skip("no column to compare by")
     if not culture_indices(ctx.runs, "utility"):
         raise Skip("no per-culture utility columns")
+    ctx.wants(
+        "utility_min", "utility_spread", *(f"utility_{c}" for c in culture_indices(ctx.runs, "utility"))
+    )
     sec = Section("cultures", "Who gains, who loses: per-culture utility")
     table = culture_outcomes(
         ctx.df, by=ctx.by, baseline=ctx.baseline, last=ctx.last, n_boot=ctx.n_boot, seed=ctx.seed
@@ -526,6 +543,7 @@ def section_goodhart(ctx: Context) -> Section:
     runs = add_sqrt_kl(ctx.runs)
     if runs["sqrt_kl"].nunique() < 3:
         raise Skip("KL takes fewer than 3 distinct values")
+    ctx.wants("true_utility", "proxy")
     by = ctx.by if ctx.by not in (None, ctx.x, "beta") else None
     sec = Section("goodhart", "Goodhart curve")
     table = goodhart_table(ctx.df, by=by, last=ctx.last)
@@ -560,6 +578,7 @@ def section_sycophancy(ctx: Context) -> Section:
         raise Skip("no sycophancy measure or no pressure variation")
     if not varies(ctx.runs["sycophancy"]):
         raise Skip("sycophancy is the same in every run")
+    ctx.wants("sycophancy")
     by = ctx.by if ctx.by != ctx.x else None
     sec = Section("sycophancy", "Sycophancy against pressure")
     sec.add_figure(
@@ -572,6 +591,7 @@ def section_sycophancy(ctx: Context) -> Section:
 def section_trust(ctx: Context) -> Section:
     if not ctx.has("trust_mean", "reliability"):
         raise Skip("no trust_mean or reliability")
+    ctx.wants("trust_mean", "reliability", "overtrust", "trust_from_anthro")
     sec = Section("trust", "Trust calibration")
     over = ctx.runs["trust_mean"] - ctx.runs["reliability"]
     sec.paragraphs.append(
@@ -591,6 +611,7 @@ def section_homogenisation(ctx: Context) -> Section:
     present = [c for c in HOMOGENISATION if c in ctx.df.columns]
     if not present:
         raise Skip("no homogenisation measures")
+    ctx.wants(*HOMOGENISATION, "dominant_pull", "culture_entropy")
     if not any(varies(ctx.df[c]) for c in present):
         raise Skip(
             "users' values do not move in this batch ("
@@ -610,6 +631,7 @@ def section_homogenisation(ctx: Context) -> Section:
 def section_trilemma(ctx: Context) -> Section:
     if not ctx.has("kl", "value_capture", "gap_shift") or len(ctx.runs) < 2:
         raise Skip("needs kl, value_capture and gap_shift over at least 2 runs")
+    ctx.wants("value_capture")
     frontier = trilemma_frontier(ctx.df, last=ctx.last)
     sec = Section("trilemma", "The trilemma: optimisation, value capture, generalisation")
     n_front = int(frontier["pareto"].sum())

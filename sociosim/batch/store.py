@@ -376,10 +376,21 @@ class ResultStore:
         )
 
     def runs(self) -> pd.DataFrame:
-        """One row per run: key, status, error, point, replicate, seed, parameters, duration, version."""
-        if not self._has_rows("runs"):
+        """One row per run: key, status, error, point, replicate, seed, parameters, duration, code.
+
+        Parts never change once committed, so the table is read once per set of committed
+        parts and a copy of it returned (a report asks for it several times).
+        """
+        committed = tuple(sorted(self._committed_parts()))
+        if not committed:
             return pd.DataFrame()
-        return self.query("SELECT * FROM runs ORDER BY scenario_hash, point, replicate, run_key")
+        cache: dict[tuple[str, ...], pd.DataFrame] = self.__dict__.setdefault("_runs_cache", {})
+        if committed not in cache:
+            cache.clear()
+            cache[committed] = self.query(
+                "SELECT * FROM runs ORDER BY scenario_hash, point, replicate, run_key"
+            )
+        return cache[committed].copy()
 
     def events(self) -> pd.DataFrame:
         """Regulator interventions of every stored run (empty if there were none)."""

@@ -167,3 +167,28 @@ def test_a_store_with_two_scenario_versions_reports_only_the_latest():
         latest_batch(df, None)
     same, none_left = latest_batch(df[df.scenario_hash == "old"], None)
     assert len(same) == 2 and none_left == 0
+
+
+def test_sections_about_measures_the_scenario_does_not_look_at_are_listed_not_shown(tmp_path):
+    from sociosim.analysis.report import write_report
+    from sociosim.batch.execute import run_batch
+    from sociosim.config.scenario import Scenario
+
+    scenario = Scenario.model_validate(
+        {
+            "scenario": {"name": "gap-only", "look_at": ["gap"]},
+            "run": {"steps": 6, "seed": 1, "replications": 2},
+            "design": {
+                "method": "grid",
+                "parameters": {"aggregation": ["pooled", "balanced"], "beta": [0.0, 2.0]},
+            },
+        }
+    )
+    store = tmp_path / "store"
+    run_batch(scenario, store=store, progress=False, executor="serial", _run_fn=fake_run)
+    focused = write_report(store, tmp_path / "focused", n_boot=100)
+    assert "sycophancy" not in focused.sections and "trust" not in focused.sections
+    assert "look_at" in focused.skipped["sycophancy"] and "look_at" in focused.skipped["trust"]
+    assert "pressure" in focused.sections  # about the gap, which it looks at
+    everything = write_report(store, tmp_path / "all", n_boot=100, all_sections=True)
+    assert {"sycophancy", "trust"} <= set(everything.sections)
