@@ -457,7 +457,10 @@ def section_effects(ctx: Context) -> Section:
         sec.tables.append(
             (
                 f"Gap difference at each {within}",
-                select(strat, [within, "level", "n", "diff", "diff_lo", "diff_hi", "effect_size"]),
+                select(
+                    effects_display(strat),
+                    [within, "level", "n", "diff_ci", "median_diff", "share_down", "effect_ci", "p"],
+                ),
             )
         )
     return sec
