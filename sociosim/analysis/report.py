@@ -323,8 +323,10 @@ def write_report(
 ) -> ReportResult:
     """Write report.html (self-contained) and report.md (+ figures/) of one (scenario, code) group.
 
-    `source` is a store, store path or frame; when it holds several groups, `scenario`
-    and `code` pick one (else a ValueError lists them; `write_reports` writes them all).
+    `source` is a store, store path or frame; when it holds several scenarios, `scenario`
+    picks one (else a ValueError lists them; `write_reports` writes them all), and of a
+    scenario run by several codes the newest code's runs are reported unless `code` picks.
+    The report names the other codes; `write_reports` writes a report for each.
     `by` names the design column whose arms are compared (default: the first varying
     column other than beta with at most 8 levels); `baseline` its reference level
     (default: the scenario's own value, else the first level). `lead_sections` go first,
@@ -340,15 +342,15 @@ def write_report(
         for g in report_groups(df)
         if (scenario is None or g.scenario == scenario) and (code is None or g.code == code)
     ]
-    if len(groups) != 1:
+    store = store_of(source)
+    if len({g.scenario for g in groups}) != 1:
         found = ", ".join(f"{g.scenario} (code {g.code})" for g in report_groups(df))
-        what = "no" if not groups else "several"
-        raise ValueError(
-            f"data: {what} (scenario, code) groups match; pass scenario= and code= (found {found})"
-        )
+        what = "no" if not groups else "several scenarios'"
+        raise ValueError(f"data: {what} (scenario, code) groups match; pass scenario= (found {found})")
+    groups = newest_first(groups, store)  # one scenario run by several codes: the newest code's runs
     return _write_group(
         group_rows(df, groups[0]),
-        store_of(source),
+        store,
         source,
         Path(out_dir),
         groups[0],
@@ -362,6 +364,7 @@ def write_report(
         progress=progress,
         svg=svg,
         all_sections=all_sections,
+        other_codes={g.code: None for g in groups[1:]},
     )
 
 
@@ -381,7 +384,7 @@ def _write_group(
     lead_sections: Sequence[Section] = (),
     progress: bool = False,
     svg: bool = False,
-    other_codes: dict[str, Path] | None = None,
+    other_codes: dict[str, Path | None] | None = None,
     all_sections: bool = False,
 ) -> ReportResult:
     """The report of one group's rows (`df` holds only them); `other_codes` maps the scenario's other codes to their reports."""
@@ -413,7 +416,10 @@ def _write_group(
     ctx.other_versions = other_versions
     ctx.formats = ("png", "svg") if svg else ("png",)
     ctx.all_sections = all_sections
-    ctx.other_codes = {code: _relative(path, out_dir) for code, path in (other_codes or {}).items()}
+    ctx.other_codes = {
+        code: _relative(path, out_dir) if path is not None else ""
+        for code, path in (other_codes or {}).items()
+    }
     ctx.claims_from_file = claims_from_file
     ctx.code = _code_facts(store, group, pd.unique(df["run_key"]) if "run_key" in df.columns else [])
     sections: list[Section] = list(lead_sections)

@@ -281,9 +281,14 @@ def section_overview(ctx: Context) -> Section:
     sec.paragraphs.append("; ".join(facts) + ".")
     sec.paragraphs.append(f"Every number here was made by {ctx.code_line()}.")
     if ctx.other_codes:
+        where = [
+            f"code {c}" + (f" (its report: {p})" if p else "") for c, p in sorted(ctx.other_codes.items())
+        ]
         sec.paragraphs.append(
-            "The store also holds runs of this scenario made by other code, left out here and reported on "
-            "their own: " + "; ".join(f"code {c} in {p}" for c, p in sorted(ctx.other_codes.items())) + "."
+            "The store also holds runs of this scenario made by other code, left out here: "
+            + "; ".join(where)
+            + "."
+            + ("" if all(ctx.other_codes.values()) else " `sociosim report` writes a report for each code.")
         )
     if ctx.other_versions:
         sec.paragraphs.append(

@@ -110,3 +110,19 @@ def test_two_codes_of_one_scenario_give_two_reports_each_naming_its_code(tmp_pat
     assert "code aaaaaaaaaaaa" in older and "4 finished runs" in older
     assert "bbbbbbbbbbbb" in older and "../report.html" in older  # it points back to the newer report
     assert not (out / "alpha-bbbbbbbbbbbb").exists()
+
+
+def test_write_report_on_a_store_with_two_codes_reports_the_newest(tmp_path, monkeypatch):
+    from sociosim.analysis.report import write_report
+
+    store = tmp_path / "store"
+    for fingerprint in ("aaaaaaaaaaaa", "bbbbbbbbbbbb"):
+        monkeypatch.setattr(execute, "code_info", lambda f=fingerprint: CodeInfo("0.1.0", f, None, None))
+        run_batch(ALPHA, store=store, progress=False, executor="serial", _run_fn=fake_run)
+    html = write_report(store, tmp_path / "out", n_boot=100).html.read_text()
+    assert "code bbbbbbbbbbbb" in html and "4 finished runs" in html
+    older = write_report(store, tmp_path / "old", code="aaaaaaaaaaaa", n_boot=100).html.read_text()
+    assert "code aaaaaaaaaaaa" in older and "4 finished runs" in older
+    with pytest.raises(ValueError, match="several scenarios"):
+        run_batch(OMEGA, store=store, progress=False, executor="serial", _run_fn=fake_run)
+        write_report(store, tmp_path / "x", n_boot=100)
