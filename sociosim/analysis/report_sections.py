@@ -539,7 +539,8 @@ def section_pressure(ctx: Context) -> Section:
     ]
     sec.tables.append(("Gap against pressure", select(table, cols)))
     sec.add_figure(
-        "Gap against pressure with OLS lines and 95 % CI bands",
+        "Gap against pressure, one OLS line (95 % CI band) per arm: a steeper line means the gap opens faster "
+        "with optimisation; a lever that works lowers or flattens its line.",
         ctx.figure(F.plot_gap_vs_pressure, ctx.df, "gap_vs_pressure", x=ctx.x, by=by, last=ctx.last),
     )
     return sec
@@ -566,7 +567,8 @@ def section_goodhart(ctx: Context) -> Section:
         )
     )
     sec.add_figure(
-        "True utility against √KL with both fits",
+        "True utility against d = √KL per run with both Goodhart fits: where a curve peaks, more optimisation "
+        "stops paying; a curve still rising has no peak in this range.",
         ctx.figure(F.plot_goodhart, ctx.df, "goodhart", by=by, last=ctx.last),
     )
     return sec
@@ -590,7 +592,8 @@ def section_sycophancy(ctx: Context) -> Section:
     by = ctx.by if ctx.by != ctx.x else None
     sec = Section("sycophancy", "Sycophancy against pressure")
     sec.add_figure(
-        "Sycophancy E_π[agree] against pressure (mean ± 95 % CI per level)",
+        "Sycophancy E_π[agree] against pressure (mean ± 95 % CI per level): a rising line means optimisation "
+        "rewards agreeing with users over the truth.",
         ctx.figure(F.plot_sycophancy, ctx.df, "sycophancy", x=ctx.x, by=by, last=ctx.last),
     )
     return sec
@@ -607,7 +610,8 @@ def section_trust(ctx: Context) -> Section:
         f"lie above the diagonal (overtrust), mean overtrust {over.mean():.3f}."
     )
     sec.add_figure(
-        "Trust against reliability (above the diagonal: overtrust)",
+        "Users' trust against the policy's reliability, one point per run: points above the diagonal are "
+        "overtrust (trust beyond what the model deserves).",
         ctx.figure(F.plot_trust_calibration, ctx.df, "trust_calibration", by=ctx.by, last=ctx.last),
     )
     return sec
@@ -651,7 +655,8 @@ def section_trilemma(ctx: Context) -> Section:
     cols = [*varying, "replicate", "optimisation", "value_capture", "generalisation"]
     sec.tables.append(("Pareto-optimal runs", select(frontier[frontier["pareto"]], cols)))
     sec.add_figure(
-        "Trilemma projections, Pareto-optimal runs highlighted",
+        "The trilemma's three axes in pairs, one point per run, Pareto-optimal runs highlighted: no run is best "
+        "on all three; the highlighted runs are the trade-offs on offer.",
         ctx.figure(F.plot_trilemma, frontier, "trilemma"),
     )
     return sec
