@@ -213,9 +213,7 @@ def report(
 ) -> None:
     """Write a self-contained HTML report (and Markdown) per (scenario, code) in a store.
 
-    With one scenario, the report of the newest code goes to --out and any other code's to
-    --out/<scenario>-<code>/; with several scenarios, each (scenario, code) goes to its own
-    --out/<scenario>-<code>/.
+    One scenario: the newest code's report goes to --out, other codes' to --out/<scenario>-<code>/.
     """
     import gc
 
@@ -304,7 +302,10 @@ def query(
     sql: Annotated[str, typer.Argument(help="SQL over the views measures, runs, events, agents.")],
     csv: Annotated[bool, typer.Option("--csv", help="Print CSV instead of a table.")] = False,
 ) -> None:
-    """Query a results store with DuckDB SQL and print the result."""
+    """Query a results store with DuckDB SQL and print the result.
+
+    Every table has a `code` column (the code that made each run): `GROUP BY code` tells codes apart.
+    """
     from sociosim.batch.store import open_store
 
     try:
