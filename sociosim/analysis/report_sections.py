@@ -523,7 +523,8 @@ def section_pressure(ctx: Context) -> Section:
     table = gap_vs_pressure(ctx.df, x=ctx.x, by=by, last=ctx.last)
     sec.paragraphs.append(
         f"OLS of the gap on {ctx.x} over runs{f', per {by}' if by else ''}; Student-t 95 % CIs. A lever that "
-        "works lowers the slope or the intercept; `slope_nonzero` says whether the gap still grows with pressure."
+        "works lowers the slope or the intercept; 'slope ≠ 0' says whether the gap still grows with pressure. "
+        "These CIs treat runs as independent, although arms share seeds: read them as approximate."
     )
     cols = [
         "level",
