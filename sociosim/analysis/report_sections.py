@@ -90,7 +90,9 @@ class Context:
     def code_line(self) -> str:
         """The code behind the numbers in one sentence."""
         c = self.code
-        text = f"code {c.get('code', 'unrecorded')}"
+        if c.get("code", "unrecorded") == "unrecorded":
+            return "code that was not recorded (runs stored before sociosim recorded their code, or a frame)"
+        text = f"code {c['code']}"
         if "sociosim_version" in c:
             text = f"sociosim {c['sociosim_version']}, " + text
         if "git_commit" in c:
