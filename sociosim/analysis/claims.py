@@ -10,7 +10,7 @@ direction it expects. Its number is
   the interaction term of one OLS fit on both arms (statsmodels).
 
 Verdicts: `holds` when the 95 % CI lies wholly on the claimed side and the p-value,
-Holm-adjusted across the claims, is below `ALPHA`; `does not hold` when the CI lies wholly
+Holm-adjusted across the directional claims, is below `ALPHA`; `does not hold` when the CI lies wholly
 on the other side with such a p; `inconclusive` otherwise. For `unchanged` the CI alone
 decides: wholly inside ±margin holds, wholly outside does not. When every pair of runs
 differs by the same amount (common random numbers can make a lever's effect exact) there
@@ -201,7 +201,9 @@ def check_claims(
     table = pd.DataFrame(rows, columns=[*CLAIM_COLUMNS, "exact"])
     table["exact"] = table["exact"].eq(True)
     table["n"] = table["n"].astype("Int64")
-    table["p_holm"] = adjust_pvalues(table["p"].to_numpy(float), "holm")
+    # the family: directional claims (an 'unchanged' claim is judged by its CI against the margin, not a test)
+    directional = table["direction"].isin(["lower", "higher"]).to_numpy()
+    table["p_holm"] = adjust_pvalues(np.where(directional, table["p"].to_numpy(float), np.nan), "holm")
     table["verdict"] = table["verdict"].astype(object)
     checked = table["verdict"] != NOT_CHECKED
     table.loc[checked, "verdict"] = [

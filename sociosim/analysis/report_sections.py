@@ -212,7 +212,8 @@ def section_summary(ctx: Context) -> Section:
     )
     sec.notes.append(
         "How to read the verdicts: a claim holds when the 95 % CI of its number lies wholly on the claimed side of 0 and its p, "
-        f"Holm-adjusted for the {len(table)} claims, is below {ALPHA:g}; it does not hold when both point the "
+        f"Holm-adjusted for the {int(table['direction'].isin(['lower', 'higher']).sum())} directional claims, is "
+        f"below {ALPHA:g}; it does not hold when both point the "
         "other way; otherwise it is inconclusive. An 'unchanged' claim holds when the CI lies inside ±margin. "
         "Where every pair of runs differs by exactly the same amount there is nothing to test and the sign "
         "decides. Differences are bootstrap CIs over paired replicates; slopes are OLS over runs."

@@ -226,3 +226,27 @@ def test_check_claims_reports_a_missing_column_instead_of_failing():
         baseline="x",
     )
     assert table["verdict"].tolist() == ["not checked"] and "beta" in table["note"].iloc[0]
+
+
+def test_claims_p_values_are_holm_adjusted_over_the_directional_claims():
+    from statsmodels.stats.multitest import multipletests
+
+    rng = np.random.default_rng(4)
+    runs = pd.DataFrame(
+        {
+            "run_key": [f"r{i}" for i in range(16)],
+            "replicate": np.tile(np.arange(8), 2),
+            "lever": ["x"] * 8 + ["y"] * 8,
+            "gap": np.concatenate([rng.normal(1.0, 0.2, 8), rng.normal(0.8, 0.2, 8)]),
+            "kl": np.concatenate([rng.normal(1.0, 0.2, 8), rng.normal(1.1, 0.2, 8)]),
+        }
+    )
+    claims = [
+        Claim(text="a", measure="gap", level="y", direction="lower"),
+        Claim(text="b", measure="kl", level="y", direction="higher"),
+        Claim(text="c", measure="kl", level="y", direction="unchanged", margin=0.5),
+    ]
+    table = check_claims(runs, claims, by="lever", baseline="x", n_boot=100)
+    expected = multipletests(table["p"].iloc[:2].to_numpy(float), method="holm")[1]
+    assert table["p_holm"].iloc[:2].to_numpy() == pytest.approx(expected)
+    assert np.isnan(table["p_holm"].iloc[2])  # an equivalence claim is judged by its CI, not a test
