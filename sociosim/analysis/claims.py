@@ -4,7 +4,8 @@ A claim (`sociosim.config.scenario.Claim`) names a measure, a comparison and the
 direction it expects. Its number is
 
 * `difference`: the paired mean difference, level minus baseline, over the runs the
-  claim's `where` selects, with a bootstrap CI (`compare_policies`, scipy's BCa);
+  claim's `where` selects, with a bootstrap CI (`compare_policies`, scipy's BCa), and the
+  share of pairs (catalogues) that moved the claimed way (`share`);
 * `slope`: the OLS slope of the measure against `against` at the level (scipy's
   `linregress`, Student-t CI); with a baseline, the level's slope minus the baseline's,
   the interaction term of one OLS fit on both arms (statsmodels).
@@ -50,6 +51,7 @@ CLAIM_COLUMNS = (
     "lo",
     "hi",
     "n",
+    "share",
     "p",
     "p_holm",
     "verdict",
@@ -118,7 +120,17 @@ def _difference(runs: pd.DataFrame, claim: Claim, by: str, baseline: Any, n_boot
     if exact and below_noise(abs(estimate), np.array([r["mean_level"], r["mean_baseline"]])):
         estimate = lo = hi = 0.0  # a difference of floating-point noise is none
     note = EXACT_NOTE if exact else ""
-    return {"estimate": estimate, "lo": lo, "hi": hi, "n": r["n"], "p": r["p"], "note": note, "exact": exact}
+    share = {"lower": r["share_down"], "higher": r["share_up"]}.get(claim.direction, np.nan)
+    return {
+        "estimate": estimate,
+        "lo": lo,
+        "hi": hi,
+        "n": r["n"],
+        "p": r["p"],
+        "share": share,
+        "note": note,
+        "exact": exact,
+    }
 
 
 def _slope(runs: pd.DataFrame, claim: Claim, by: str, baseline: Any | None) -> dict:

@@ -224,7 +224,7 @@ def section_summary(ctx: Context) -> Section:
             "them, and the file's parameters and design are the ones the batch ran."
         )
     shown = table.assign(measure=table["measure"].map(measure_label))
-    cols = ["id", "claim", "verdict", "measure", "estimate", "lo", "hi", "n", "p", "p_holm", "note"]
+    cols = ["id", "claim", "verdict", "measure", "estimate", "lo", "hi", "n", "share", "p", "p_holm", "note"]
     sec.tables.append(("Claims and verdicts", select(shown, cols)))
     plotted = table[table["verdict"] != NOT_CHECKED].copy()
     if len(plotted):

@@ -35,6 +35,7 @@ COLUMN_LABELS = {
     "median_diff": "median difference",
     "share_down": "share of catalogues below",
     "share_up": "share of catalogues above",
+    "share": "share of catalogues the claimed way",
     "p": "p",
     "p_holm": "p (Holm)",
     "effect_note": "note",
