@@ -24,32 +24,25 @@ from sociosim.analysis.frames import require_columns, summarise_runs
 from sociosim.analysis.pressure import add_sqrt_kl, fit_goodhart
 from sociosim.analysis.trilemma import AXES
 from sociosim.io import atomic_write
+from sociosim.model.measures import is_measure, measure_label
 
 # Okabe & Ito (2008): distinguishable under the common colour-vision deficiencies.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+# Axis names of the analysis columns that are not measures (measures are named by the registry).
 LABELS = {
     "beta": "optimisation pressure β",
     "sqrt_kl": "d = √KL(π‖π₀)",
-    "kl": "KL(π‖π₀)",
-    "gap": "alignment gap (proxy − true utility)",
-    "true_utility": "true utility E_π[U]",
-    "sycophancy": "sycophancy E_π[agree]",
-    "trust_mean": "mean user trust",
-    "reliability": "reliability E_π[σ(q)]",
-    "value_diversity": "value diversity (total variance)",
-    "culture_separation": "culture separation (vs start)",
-    "minority_drift": "minority drift",
-    "majority_drift": "majority drift",
     "optimisation": "optimisation (KL)",
-    "value_capture": "value capture corr(r, U)",
     "generalisation": "generalisation (−gap on shifted users)",
 }
 
 
 def label(name: str) -> str:
-    """Readable axis label of a column."""
-    return LABELS.get(name, name.replace("_", " "))
+    """Readable axis label of a column: a measure's registry label (with its unit), else the names above."""
+    if name in LABELS:
+        return LABELS[name]
+    return measure_label(name, with_unit=True) if is_measure(name) else name.replace("_", " ")
 
 
 def style(i: int) -> dict[str, str]:

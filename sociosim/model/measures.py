@@ -106,7 +106,6 @@ MEASURES: tuple[Measure, ...] = (
         "Correlation of reward and true utility under the policy: does the reward still track value?",
         metrics.alignment_measures,
         label="value capture corr(reward, utility)",
-        unit="correlation",
     ),
     Measure(
         "reward_hacking",
