@@ -235,6 +235,8 @@ def report(
         )
     except (ScenarioError, FileNotFoundError, KeyError, ValueError) as exc:
         fail(str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc))
+    finally:
+        gc.unfreeze()
     for result in results:
         typer.echo(f"wrote {result.html} and {result.markdown} ({len(result.figures)} figure files)")
 
