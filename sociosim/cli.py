@@ -209,15 +209,48 @@ def report(
     ] = None,
     title: Annotated[str | None, typer.Option(help="Report title.")] = None,
     last: Annotated[int, typer.Option(help="Steps at the end of each run averaged into its outcome.")] = 10,
+    scenario: Annotated[
+        str | None, typer.Option(help="Report only this scenario of the store (default: every one).")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress line.")] = False,
+    svg: Annotated[
+        bool, typer.Option("--svg", help="Also write each figure as SVG (PNG is always written).")
+    ] = False,
+    all_sections: Annotated[
+        bool,
+        typer.Option(
+            "--all-sections", help="Also show analyses of measures the scenario's look_at does not name."
+        ),
+    ] = False,
 ) -> None:
-    """Write a self-contained HTML report (and Markdown) of a batch: tables, figures, provenance."""
-    from sociosim.analysis.report import write_report
+    """Write a self-contained HTML report (and Markdown) per (scenario, code) in a store.
 
+    One scenario: the newest code's report goes to --out, other codes' to --out/<scenario>-<code>/.
+    """
+    import gc
+
+    from sociosim.analysis.report import write_reports
+
+    gc.freeze()  # the imported modules live for the whole run: keep the collector from re-scanning them
     try:
-        result = write_report(store, out, title=title, by=by, baseline=baseline, last=last)
+        results = write_reports(
+            store,
+            out,
+            scenario=scenario,
+            title=title,
+            by=by,
+            baseline=baseline,
+            last=last,
+            progress=not quiet,
+            svg=svg,
+            all_sections=all_sections,
+        )
     except (ScenarioError, FileNotFoundError, KeyError, ValueError) as exc:
         fail(str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc))
-    typer.echo(f"wrote {result.html} and {result.markdown} ({len(result.figures)} figure files)")
+    finally:
+        gc.unfreeze()
+    for result in results:
+        typer.echo(f"wrote {result.html} and {result.markdown} ({len(result.figures)} figure files)")
 
 
 @app.command()
@@ -240,8 +273,18 @@ def batch(
     set_: SetOption = None,
     snapshot_every: Annotated[int, typer.Option(help="Store user snapshots every K steps (0: none).")] = 0,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+    reuse_any_code: Annotated[
+        bool,
+        typer.Option(
+            "--reuse-any-code",
+            help="Count runs stored by other code (another source fingerprint) as done instead of re-running them.",
+        ),
+    ] = False,
 ) -> None:
-    """Run a scenario's design × replications into a results store; exit 1 if any run failed."""
+    """Run a scenario's design × replications into a results store; exit 1 if any run failed.
+
+    A stored run counts as done only if the same code made it (its `code` fingerprint).
+    """
     from sociosim.batch.execute import run_batch
 
     try:
@@ -256,6 +299,7 @@ def batch(
             overrides=parse_sets(set_),
             agent_snapshot_every=snapshot_every,
             progress=not quiet,
+            reuse_any_code=reuse_any_code,
         )
     except ScenarioError as exc:
         fail(str(exc))
@@ -272,7 +316,10 @@ def query(
     sql: Annotated[str, typer.Argument(help="SQL over the views measures, runs, events, agents.")],
     csv: Annotated[bool, typer.Option("--csv", help="Print CSV instead of a table.")] = False,
 ) -> None:
-    """Query a results store with DuckDB SQL and print the result."""
+    """Query a results store with DuckDB SQL and print the result.
+
+    Every table has a `code` column (the code that made each run): `GROUP BY code` tells codes apart.
+    """
     from sociosim.batch.store import open_store
 
     try:

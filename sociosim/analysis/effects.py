@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from sociosim.analysis.frames import (
     as_columns,
@@ -23,7 +24,16 @@ from sociosim.analysis.frames import (
     require_columns,
     summarise_runs,
 )
-from sociosim.analysis.stats import CIMethod, bootstrap_ci, mean_diff, paired_g, paired_mean, unpaired_g
+from sociosim.analysis.stats import (
+    CIMethod,
+    Interval,
+    below_noise,
+    bootstrap_ci,
+    mean_diff,
+    paired_g,
+    paired_mean,
+    unpaired_g,
+)
 
 # The estimate columns of a comparison: both means, their difference and the standardised effect, with CIs.
 ESTIMATE_COLUMNS = (
@@ -89,42 +99,96 @@ def _compare_one(
     rng_seed: list[int],
     level: float,
     ci_method: CIMethod,
+    pairs: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
-    """Mean difference and effect size of one measure, treatment minus baseline."""
+    """Mean difference and effect size of one measure, treatment minus baseline.
+
+    `pairs` (paired only) is `treat` merged with `base` on `keys` for every measure at once
+    (suffixes _t and _b); it is made here when not given.
+    """
     row: dict[str, Any] = {}
     if paired:
-        cols = [*keys, measure, *[c for c in SEED_COLUMNS if c in base.columns]]
-        merged = treat[cols].merge(base[cols], on=keys, suffixes=("_t", "_b"), how="inner")
-        merged = merged.dropna(subset=[f"{measure}_t", f"{measure}_b"])
+        if pairs is None:
+            pairs = _pairs(base, treat, [measure], keys)
+        merged = pairs.dropna(subset=[f"{measure}_t", f"{measure}_b"])
         t = merged[f"{measure}_t"].to_numpy(float)
         b = merged[f"{measure}_b"].to_numpy(float)
         d = t - b
         row.update(n=len(d), n_baseline=len(d), mean_baseline=_mean(b), mean_level=_mean(t))
         row["diff"] = _mean(d)
-        row["effect_size"] = float(paired_g(d)) if len(d) > 1 else np.nan
+        row.update(_spread_of_signs(d))
+        noise = len(d) < 2 or below_noise(float(np.std(d, ddof=1)), t, b)
+        row["effect_size"] = np.nan if noise else float(paired_g(d))
         diff_ci = bootstrap_ci((d,), paired_mean, n_boot=n_boot, seed=rng_seed, level=level, method=ci_method)
-        g_ci = bootstrap_ci((d,), paired_g, n_boot=n_boot, seed=[*rng_seed, 1], level=level, method=ci_method)
+        g_ci = (
+            NO_INTERVAL
+            if noise
+            else bootstrap_ci(
+                (d,), paired_g, n_boot=n_boot, seed=[*rng_seed, 1], level=level, method=ci_method
+            )
+        )
+        row["p"] = np.nan if noise else float(stats.ttest_1samp(d, 0.0).pvalue)
         row["effect_kind"] = "hedges_g_z"
-        row["effect_av"] = float(unpaired_g(t, b)) if len(d) > 1 else np.nan
+        row["effect_av"] = float(unpaired_g(t, b)) if len(d) > 1 and not noise else np.nan
+        row["effect_note"] = "no variation" if noise and len(d) > 1 else ""
         row["common_seeds"] = _common_seeds(merged)
     else:
         t = treat[measure].dropna().to_numpy(float)
         b = base[measure].dropna().to_numpy(float)
         row.update(n=len(t), n_baseline=len(b), mean_baseline=_mean(b), mean_level=_mean(t))
         row["diff"] = _mean(t) - _mean(b)
-        row["effect_size"] = float(unpaired_g(t, b)) if len(t) and len(b) else np.nan
-        diff_ci = bootstrap_ci((t, b), mean_diff, n_boot=n_boot, seed=rng_seed, level=level, method=ci_method)
-        g_ci = bootstrap_ci(
-            (t, b), unpaired_g, n_boot=n_boot, seed=[*rng_seed, 1], level=level, method=ci_method
+        row["median_diff"] = float(np.median(t) - np.median(b)) if len(t) and len(b) else np.nan
+        row["share_up"] = row["share_down"] = np.nan  # signs need pairs
+        dof = len(t) + len(b) - 2
+        pooled = (
+            np.sqrt(((len(t) - 1) * np.var(t, ddof=1) + (len(b) - 1) * np.var(b, ddof=1)) / dof)
+            if dof >= 1 and len(t) > 1 and len(b) > 1
+            else np.nan
         )
+        noise = bool(np.isnan(pooled)) or below_noise(float(pooled), t, b)
+        row["effect_size"] = np.nan if noise else float(unpaired_g(t, b))
+        diff_ci = bootstrap_ci((t, b), mean_diff, n_boot=n_boot, seed=rng_seed, level=level, method=ci_method)
+        g_ci = (
+            NO_INTERVAL
+            if noise
+            else bootstrap_ci(
+                (t, b), unpaired_g, n_boot=n_boot, seed=[*rng_seed, 1], level=level, method=ci_method
+            )
+        )
+        row["p"] = np.nan if noise else float(stats.ttest_ind(t, b, equal_var=False).pvalue)
         row["effect_kind"] = "hedges_g"
         row["effect_av"] = row["effect_size"]
+        row["effect_note"] = "no variation" if noise and not np.isnan(pooled) else ""
         row["common_seeds"] = None
     row.update(diff_lo=diff_ci.low, diff_hi=diff_ci.high, effect_lo=g_ci.low, effect_hi=g_ci.high)
     row["ci_method"] = diff_ci.method
     row["effect_valid"] = g_ci.valid
     row["excludes_zero"] = bool(diff_ci.low > 0 or diff_ci.high < 0)
     return row
+
+
+NO_INTERVAL = Interval(float("nan"), float("nan"), "none", 0.0)
+
+
+def _spread_of_signs(d: np.ndarray) -> dict[str, float]:
+    """Median paired difference and the shares of pairs (catalogues) where the level is above / below the baseline.
+
+    One catalogue can carry a mean (DESIGN §1: single catalogues are a lottery); these say
+    whether the effect is typical.
+    """
+    if not len(d):
+        return {"median_diff": np.nan, "share_up": np.nan, "share_down": np.nan}
+    return {
+        "median_diff": float(np.median(d)),
+        "share_up": float(np.mean(d > 0)),
+        "share_down": float(np.mean(d < 0)),
+    }
+
+
+def _pairs(base: pd.DataFrame, treat: pd.DataFrame, measures: Sequence[str], keys: list[str]) -> pd.DataFrame:
+    """Each treatment run beside its baseline twin (matched on `keys`), with the measures and seeds of both."""
+    cols = [*keys, *measures, *[c for c in SEED_COLUMNS if c in base.columns]]
+    return treat[cols].merge(base[cols], on=keys, suffixes=("_t", "_b"), how="inner")
 
 
 def _mean(values: np.ndarray) -> float:
@@ -155,6 +219,11 @@ def compare_policies(
     Paired rows also give `effect_av` (Hedges' g against the arms' pooled sd, comparable
     with unpaired studies: g_z grows as common random numbers cancel noise);
     `effect_valid` is the share of bootstrap resamples with a defined effect size.
+    When the spread of the differences is numerical noise there is no standardised
+    effect (NaN, `effect_note` "no variation"). `median_diff` and, paired, `share_up` /
+    `share_down` (share of replicates, i.e. catalogues, where the level is above / below
+    the baseline) sit beside the mean; `p` is the t test's two-sided p (paired: one-sample
+    on the differences; unpaired: Welch), unadjusted.
     """
     runs = summarise_runs(df, last=last)
     strata = as_columns(within)
@@ -164,6 +233,8 @@ def compare_policies(
         chosen = measure_columns(runs)
     require_columns(runs, chosen, what="measure")
     base_level = match_level(runs[by], baseline)
+    runs = runs.copy(deep=False)
+    runs.attrs = {}  # pandas deep-copies attrs on every operation; the measures are chosen already
     keys = pairing_keys(runs, by=by, within=strata, pair_on=pair_on) if paired else []
     if paired and not keys:
         warnings.warn("compare_policies: no replicate column to pair on; comparing unpaired", stacklevel=2)
@@ -183,6 +254,7 @@ def compare_policies(
         levels = [lv for lv in pd.unique(sub[by].dropna()) if lv != base_level]
         for lv in _sorted(levels):
             treat = sub[sub[by] == lv]
+            pairs = _pairs(base, treat, chosen, keys) if paired else None
             for m in chosen:
                 row = dict(zip(strata, stratum, strict=True))
                 row.update(measure=m, by=by, level=lv, baseline=base_level, paired=paired)
@@ -197,6 +269,7 @@ def compare_policies(
                         rng_seed=stream_seed(seed, *stratum, lv, m),
                         level=level,
                         ci_method=ci_method,
+                        pairs=pairs,
                     )
                 )
                 row["ci_level"] = level
@@ -211,7 +284,12 @@ def compare_policies(
         "n",
         "n_baseline",
         *ESTIMATE_COLUMNS,
+        "median_diff",
+        "share_up",
+        "share_down",
+        "p",
         "effect_kind",
+        "effect_note",
         "effect_av",
         "effect_valid",
         "ci_method",

@@ -2,12 +2,15 @@
 
 Figures are built on `matplotlib.figure.Figure` (no pyplot state, Agg rendering), with the
 Okabe-Ito colour-blind-safe palette plus distinct markers, so they print in grey too.
-Every function takes data and a path stem and returns the written paths [png, svg].
+Every function takes data and a path stem and returns the written paths: [png, svg] unless
+`figure_formats` narrows them (the report writes PNG only unless asked for SVG too).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import contextvars
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -21,32 +24,25 @@ from sociosim.analysis.frames import require_columns, summarise_runs
 from sociosim.analysis.pressure import add_sqrt_kl, fit_goodhart
 from sociosim.analysis.trilemma import AXES
 from sociosim.io import atomic_write
+from sociosim.model.measures import is_measure, measure_label
 
 # Okabe & Ito (2008): distinguishable under the common colour-vision deficiencies.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+# Axis names of the analysis columns that are not measures (measures are named by the registry).
 LABELS = {
     "beta": "optimisation pressure β",
     "sqrt_kl": "d = √KL(π‖π₀)",
-    "kl": "KL(π‖π₀)",
-    "gap": "alignment gap (proxy − true utility)",
-    "true_utility": "true utility E_π[U]",
-    "sycophancy": "sycophancy E_π[agree]",
-    "trust_mean": "mean user trust",
-    "reliability": "reliability E_π[σ(q)]",
-    "value_diversity": "value diversity (total variance)",
-    "culture_separation": "culture separation (vs start)",
-    "minority_drift": "minority drift",
-    "majority_drift": "majority drift",
     "optimisation": "optimisation (KL)",
-    "value_capture": "value capture corr(r, U)",
     "generalisation": "generalisation (−gap on shifted users)",
 }
 
 
 def label(name: str) -> str:
-    """Readable axis label of a column."""
-    return LABELS.get(name, name.replace("_", " "))
+    """Readable axis label of a column: a measure's registry label (with its unit), else the names above."""
+    if name in LABELS:
+        return LABELS[name]
+    return measure_label(name, with_unit=True) if is_measure(name) else name.replace("_", " ")
 
 
 def style(i: int) -> dict[str, str]:
@@ -64,16 +60,35 @@ def new_figure(ncols: int = 1, *, width: float = 6.0, height: float = 4.2) -> tu
     return fig, list(axes)
 
 
+PNG_DPI = 110  # sharp at the report's width (figures are 6-13 in wide); higher costs report time
+FORMATS: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar(
+    "figure_formats", default=("png", "svg")
+)
+
+
+@contextlib.contextmanager
+def figure_formats(formats: Sequence[str]) -> Iterator[None]:
+    """Within the block, figures are saved in these formats only (e.g. ("png",): the report's default)."""
+    unknown = [f for f in formats if f not in ("png", "svg")]
+    if unknown or not formats:
+        raise ValueError(f"figure formats: must be png and/or svg, got {list(formats)}")
+    token = FORMATS.set(tuple(formats))
+    try:
+        yield
+    finally:
+        FORMATS.reset(token)
+
+
 def save_figure(fig: Figure, stem: str | Path) -> list[Path]:
-    """Write `stem`.png (150 dpi) and `stem`.svg atomically; return both paths."""
+    """Write `stem`.png (PNG_DPI) and/or `stem`.svg atomically (see `figure_formats`); return the paths, PNG first."""
     stem = Path(stem)
     paths = []
-    for fmt in ("png", "svg"):
+    for fmt in FORMATS.get():
         target = stem.with_name(f"{stem.name}.{fmt}")
         meta = {"Date": None} if fmt == "svg" else {"Software": None}
         atomic_write(
             target,
-            lambda fh, fmt=fmt, meta=meta: fig.savefig(fh, format=fmt, dpi=150, metadata=meta),
+            lambda fh, fmt=fmt, meta=meta: fig.savefig(fh, format=fmt, dpi=PNG_DPI, metadata=meta),
             make_parents=True,
         )
         paths.append(target)
@@ -381,4 +396,80 @@ def plot_effects(
     base = table["baseline"].iloc[0] if "baseline" in table.columns and len(table) else "baseline"
     ax.set_xlabel(f"difference from {base} (95 % CI)")
     ax.set_title(title or "Effects against the baseline")
+    return save_figure(fig, stem)
+
+
+def plot_forest_panels(
+    table: pd.DataFrame,
+    stem: str | Path,
+    *,
+    panel: Sequence[str] = ("measure",),
+    row: str = "level",
+    estimate: str = "diff",
+    lo: str = "diff_lo",
+    hi: str = "diff_hi",
+    panel_title: dict[tuple, str] | None = None,
+    margins: dict[tuple, float] | None = None,
+    xlabel: str = "difference from the baseline (95 % CI)",
+    title: str | None = None,
+) -> list[Path]:
+    """Small-multiple forest plot: one panel per `panel` group (a measure), each on its own x scale.
+
+    Measures of different scales never share an axis, so a real effect on a small-scale
+    measure (overtrust) is not flattened next to a large one (gap). Points are coloured
+    when their CI excludes 0 (vermilion below, blue above); `margins` shades ±margin.
+    """
+    require_columns(table, [estimate, lo, hi, row, *panel], what="forest column")
+    groups = list(table.groupby(list(panel), sort=False))
+    n = max(len(groups), 1)
+    ncols = min(3, n)
+    nrows = int(np.ceil(n / ncols))
+    tallest = max((len(g) for _, g in groups), default=1)
+    # Fixed margins sized from the longest row label (a layout engine costs more than the drawing here).
+    label_in = 0.065 * max((len(str(v)) for v in table[row]), default=4) + 0.15
+    panel_w, axis_h = label_in + 2.6, 0.26 * tallest + 0.35
+    head_in, foot_in, gap_in = 0.45 + (0.3 if title else 0.0), 0.55, 0.55
+    width, height = panel_w * ncols + 0.2, head_in + foot_in + nrows * axis_h + (nrows - 1) * gap_in
+    fig = Figure(figsize=(width, height))
+    fig.subplots_adjust(
+        left=label_in / width,
+        right=1 - 0.2 / width,
+        bottom=foot_in / height,
+        top=1 - head_in / height,
+        wspace=label_in / (panel_w - label_in),
+        hspace=gap_in / axis_h,
+    )
+    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+    for ax, (key, sub) in zip(axes, groups, strict=False):
+        key = key if isinstance(key, tuple) else (key,)
+        y = np.arange(len(sub))[::-1].astype(float)
+        d, a, b = (sub[c].to_numpy(float) for c in (estimate, lo, hi))
+        has_ci = np.isfinite(a) & np.isfinite(b)
+        colour = np.where(has_ci & (b < 0), 3, np.where(has_ci & (a > 0), 0, -1))
+        for code in (3, 0, -1):  # one errorbar call per colour keeps the artist count (and the time) small
+            pick = colour == code
+            c = PALETTE[code] if code >= 0 else "0.45"
+            with_ci = pick & has_ci
+            if with_ci.any():
+                err = np.vstack([np.fmax(d - a, 0.0), np.fmax(b - d, 0.0)])[:, with_ci]
+                ax.errorbar(
+                    d[with_ci], y[with_ci], xerr=err, fmt="o", color=c, ecolor=c, capsize=2, markersize=4
+                )
+            bare = pick & ~has_ci & np.isfinite(d)
+            if bare.any():
+                ax.plot(d[bare], y[bare], "o", color=c, markersize=4, linestyle="none")
+        if margins and key in margins:
+            ax.axvspan(-margins[key], margins[key], color="0.85", zorder=0)
+        ax.axvline(0, color="0.3", linewidth=0.8)
+        ax.set_yticks(y, [str(v) for v in sub[row]], fontsize=8)
+        ax.set_ylim(-0.7, len(sub) - 0.3)
+        ax.grid(True, axis="x", alpha=0.3, linewidth=0.6)
+        ax.spines[["top", "right"]].set_visible(False)
+        ax.set_title((panel_title or {}).get(key, " · ".join(map(str, key))), fontsize=9)
+        ax.tick_params(axis="x", labelsize=8)
+    for ax in axes[len(groups) :]:
+        ax.set_visible(False)
+    fig.text(0.5, 0.12 / height, xlabel, ha="center", va="bottom", fontsize=9)
+    if title:
+        fig.suptitle(title, fontsize=10)
     return save_figure(fig, stem)

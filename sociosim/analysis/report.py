@@ -1,22 +1,27 @@
 """The batch report: scenario, parameters, tables and figures, as self-contained HTML and Markdown.
 
-`write_report` reads a store (or a frame), runs every analysis the data supports (a
-section whose inputs are missing is skipped and listed as such), saves the figures, and
-writes `report.html` (figures embedded as base64 PNG, no external CSS, JS or fonts:
-readable offline) and `report.md` (figures linked as files in `figures/`). The section
-builders are in `report_sections.py`.
+A store can hold several scenarios, each run by several versions of the code: a report
+covers exactly one (scenario, code) group, so its title, scenario record and numbers
+always belong together. `write_reports` writes one per group found (or per group of one
+chosen scenario); `write_report` writes one group's report. Each runs every analysis the
+data supports (a section whose inputs are missing is skipped and listed as such), saves
+the figures, and writes `report.html` (figures embedded as base64 PNG, no external CSS,
+JS or fonts: readable offline) and `report.md` (figures linked as files in `figures/`).
+The section builders are in `report_sections.py`.
 """
 
 from __future__ import annotations
 
 import base64
 import html
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from tqdm.auto import tqdm
 
 from sociosim.analysis.frames import load_frame, match_level, parameter_columns, store_of, summarise_runs
 from sociosim.analysis.report_sections import (
@@ -30,6 +35,8 @@ from sociosim.analysis.report_sections import (
     section_provenance,
 )
 from sociosim.analysis.tables import html_table, markdown_table
+from sociosim.config.scenario import Scenario, load_scenario
+from sociosim.errors import ScenarioError
 from sociosim.io import atomic_write_text
 
 
@@ -50,13 +57,25 @@ CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;max-width:1100px;
 margin:2em auto;padding:0 1em;color:#1a1a1a;line-height:1.45}
 h1{font-size:1.6em;margin-bottom:.2em}h2{font-size:1.25em;margin-top:1.8em;border-bottom:1px solid #ccc}
-table.data{border-collapse:collapse;margin:.8em 0;font-size:.85em;display:block;overflow-x:auto;max-width:100%}
-table.data th,table.data td{border:1px solid #d0d0d0;padding:.25em .5em;text-align:left}
+.scroll{max-width:100%;overflow-x:auto;margin:.8em 0}
+table.data{border-collapse:collapse;font-size:.85em;max-width:100%}
+table.data th,table.data td{border:1px solid #d0d0d0;padding:.25em .45em;text-align:left;vertical-align:top;
+overflow-wrap:break-word}
+table.data td[data-col=claim],table.data td[data-col=meaning]{min-width:10em}
 table.data td.num{text-align:right;font-variant-numeric:tabular-nums}
 table.data thead th{background:#f0f0f0}caption{text-align:left;font-weight:600;padding:.3em 0}
 figure{margin:1em 0}figure img{max-width:100%;height:auto;border:1px solid #eee}
 figcaption{font-size:.85em;color:#444}.note{color:#666;font-size:.85em}.error{color:#a00}
 nav ul{columns:2;font-size:.9em}
+@media (max-width:960px){body{padding:0 .5em}table.data{font-size:.72em}
+table.data th,table.data td{padding:.2em .25em}nav ul{columns:1}}
+@media print{
+body{max-width:none;margin:0;padding:0;font-size:10pt}nav{display:none}
+.scroll{overflow:visible}table.data{font-size:7.5pt}
+h2{break-after:avoid}figure,tr,caption{break-inside:avoid}figure img{max-height:24cm}
+a{color:inherit;text-decoration:none}
+@page{size:A4;margin:1.5cm}
+}
 """
 
 
@@ -89,6 +108,7 @@ def render_html(title: str, sections: list[Section], skipped: dict[str, str]) ->
             out.append(
                 f'<figure><img alt="{esc(cap)}" src="{_png_data_uri(path)}"><figcaption>{esc(cap)}</figcaption></figure>'
             )
+        out += [f'<p class="note">{esc(p)}</p>' for p in s.notes]
         out.append("</section>")
     if skipped:
         out.append('<section id="skipped"><h2>Sections not shown</h2><ul>')
@@ -111,8 +131,11 @@ def render_markdown(title: str, sections: list[Section], skipped: dict[str, str]
             out += [f"**{cap}**", "", markdown_table(t), ""]
         for cap, path in s.figures:
             rel = path.relative_to(out_dir).as_posix()
-            svg = path.with_suffix(".svg").relative_to(out_dir).as_posix()
-            out += [f"![{cap}]({rel})", "", f"*{cap}* ([SVG]({svg}))", ""]
+            svg = path.with_suffix(".svg")
+            link = f" ([SVG]({svg.relative_to(out_dir).as_posix()}))" if svg.exists() and svg != path else ""
+            out += [f"![{cap}]({rel})", "", f"*{cap}*{link}", ""]
+        for p in s.notes:
+            out += [f"*{p}*", ""]
     if skipped:
         out += ["## Sections not shown", ""] + [f"- {k}: {v}" for k, v in skipped.items()] + [""]
     return "\n".join(out)
@@ -130,14 +153,227 @@ def latest_batch(df: pd.DataFrame, store: Any) -> tuple[pd.DataFrame, int]:
         hashes = ", ".join(sorted(df["scenario_hash"].astype(str).unique()))
         raise ValueError(f"data: holds runs of several scenario versions (scenario_hash {hashes}); pass one")
     runs = store.runs()
+    if "run_key" in runs.columns and "run_key" in df.columns:
+        runs = runs[runs["run_key"].isin(pd.unique(df["run_key"]))]
     latest = runs.sort_values("committed_at")["scenario_hash"].iloc[-1]
     keep = df["scenario_hash"] == latest
     return df[keep], int(df.loc[~keep, "run_key"].nunique())
 
 
+UNRECORDED = "unrecorded"  # the code of runs stored before runs recorded theirs
+
+
+@dataclass(frozen=True)
+class Group:
+    """One report's worth of runs: a scenario name and the code that ran them."""
+
+    scenario: str
+    code: str
+
+    def slug(self) -> str:
+        return f"{self.scenario}-{self.code}"
+
+
+def _codes(df: pd.DataFrame) -> pd.Series:
+    if "code" not in df.columns:
+        return pd.Series(UNRECORDED, index=df.index)
+    return df["code"].astype("object").where(df["code"].notna(), UNRECORDED).astype(str)
+
+
+def _scenarios(df: pd.DataFrame) -> pd.Series:
+    if "scenario" not in df.columns:
+        return pd.Series("batch", index=df.index)
+    return df["scenario"].astype("object").where(df["scenario"].notna(), "batch").astype(str)
+
+
+def report_groups(df: pd.DataFrame) -> list[Group]:
+    """The (scenario, code) groups in a frame, in order of first appearance."""
+    pairs = pd.DataFrame({"s": _scenarios(df), "c": _codes(df)}).drop_duplicates()
+    return [Group(s, c) for s, c in zip(pairs["s"], pairs["c"], strict=True)]
+
+
+def group_rows(df: pd.DataFrame, group: Group) -> pd.DataFrame:
+    """The rows of one group, without columns that are empty in it (another scenario's design columns)."""
+    keep = (_scenarios(df) == group.scenario) & (_codes(df) == group.code)
+    sub = df[keep]
+    empty = [c for c in sub.columns if sub[c].isna().all() and c != "code"]
+    return sub.drop(columns=empty).reset_index(drop=True)
+
+
+def _code_facts(store: Any, group: Group, run_keys: Any) -> dict[str, str]:
+    """Version, git commit and dirty flag of the group's runs, read from the store's runs table."""
+    facts = {"code": group.code}
+    if store is None:
+        return facts
+    try:
+        runs = store.runs()
+    except Exception:  # noqa: BLE001 - the runs table is optional for the report
+        return facts
+    runs = runs[runs["run_key"].isin(run_keys)] if "run_key" in runs.columns else runs.iloc[0:0]
+    for column in ("sociosim_version", "git_commit", "git_dirty"):
+        if column in runs.columns and runs[column].notna().any():
+            facts[column] = ", ".join(sorted(map(str, pd.unique(runs[column].dropna()))))
+    return facts
+
+
+def with_library_claims(scenario: Scenario | None) -> tuple[Scenario | None, bool]:
+    """The stored scenario, given the claims of the library file of its name when it has none of its own.
+
+    A store's scenario record is written at batch time; claims added to the file later
+    still apply when the file's parameters and design are those the batch ran. Returns
+    the scenario and whether claims were taken from the file.
+    """
+    if scenario is None or scenario.scenario.claims:
+        return scenario, False
+    try:
+        library = load_scenario(scenario.name)
+    except (ScenarioError, OSError):
+        return scenario, False
+    if not library.scenario.claims or library.params != scenario.params or library.design != scenario.design:
+        return scenario, False
+    info = scenario.scenario.model_copy(update={"claims": library.scenario.claims})
+    return scenario.model_copy(update={"scenario": info}), True
+
+
+def write_reports(
+    source: Any,
+    out_dir: str | Path,
+    *,
+    scenario: str | None = None,
+    progress: bool = False,
+    **options: Any,
+) -> list[ReportResult]:
+    """One report per (scenario, code) group in `source`, or per group of `scenario`.
+
+    Where they go: with one scenario, the report of the newest code (the one whose runs
+    were committed last, normally the code just run) goes to `out_dir` itself and each
+    other code's to `out_dir/<scenario>-<code>/`; with several scenarios, every group goes
+    to `out_dir/<scenario>-<code>/`. `options` are those of `write_report`.
+    """
+    out_dir = Path(out_dir)
+    df = load_frame(source)
+    if df.empty:
+        raise ValueError("store: holds no measures (no finished runs) to report on")
+    store = store_of(source)
+    groups = report_groups(df)
+    if scenario is not None:
+        names = sorted({g.scenario for g in groups})
+        groups = [g for g in groups if g.scenario == scenario]
+        if not groups:
+            raise ValueError(f"scenario: {scenario!r} is not in the data (scenarios: {', '.join(names)})")
+    groups = newest_first(groups, store)
+    one_scenario = len({g.scenario for g in groups}) == 1
+    places = {g: out_dir if one_scenario and i == 0 else out_dir / g.slug() for i, g in enumerate(groups)}
+    results = []
+    for g in groups:
+        others = {o.code: places[o] for o in groups if o.scenario == g.scenario and o != g}
+        results.append(
+            _write_group(
+                group_rows(df, g),
+                store,
+                source,
+                places[g],
+                g,
+                progress=progress,
+                other_codes=others,
+                **options,
+            )
+        )
+    return results
+
+
+def _relative(path: Path, start: Path) -> str:
+    return os.path.relpath(path / "report.html", start)
+
+
+def newest_first(groups: list[Group], store: Any) -> list[Group]:
+    """Groups ordered by when their runs were last committed, newest first (order kept without a store)."""
+    if store is None or len(groups) < 2:
+        return groups
+    try:
+        runs = store.runs()
+    except Exception:  # noqa: BLE001 - without a runs table keep the order found
+        return groups
+    if "committed_at" not in runs.columns:
+        return groups
+    last: dict[Group, Any] = {}
+    for s, c, t in zip(_scenarios(runs), _codes(runs), runs["committed_at"], strict=True):
+        g = Group(s, c)
+        last[g] = t if g not in last else max(last[g], t)
+    rank = {g: i for i, g in enumerate(sorted(last, key=lambda g: last[g], reverse=True))}
+    return sorted(groups, key=lambda g: rank.get(g, len(rank)))
+
+
 def write_report(
     source: Any,
     out_dir: str | Path,
+    *,
+    scenario: str | None = None,
+    code: str | None = None,
+    title: str | None = None,
+    baseline: Any = None,
+    by: str | None = None,
+    last: int = 10,
+    n_boot: int = 2000,
+    seed: int = 0,
+    lead_sections: Sequence[Section] = (),
+    progress: bool = False,
+    svg: bool = False,
+    all_sections: bool = False,
+) -> ReportResult:
+    """Write report.html (self-contained) and report.md (+ figures/) of one (scenario, code) group.
+
+    `source` is a store, store path or frame; when it holds several scenarios, `scenario`
+    picks one (else a ValueError lists them; `write_reports` writes them all), and of a
+    scenario run by several codes the newest code's runs are reported unless `code` picks.
+    The report names the other codes; `write_reports` writes a report for each.
+    `by` names the design column whose arms are compared (default: the first varying
+    column other than beta with at most 8 levels); `baseline` its reference level
+    (default: the scenario's own value, else the first level). `lead_sections` go first,
+    before the generic analyses (a study's claim, say). Figures are written as PNG (embedded
+    in the HTML); `svg` writes an SVG of each beside it too. Analyses of measures the
+    scenario's `look_at` does not name are listed as not shown, unless `all_sections`.
+    """
+    df = load_frame(source)
+    if df.empty:
+        raise ValueError("store: holds no measures (no finished runs) to report on")
+    groups = [
+        g
+        for g in report_groups(df)
+        if (scenario is None or g.scenario == scenario) and (code is None or g.code == code)
+    ]
+    store = store_of(source)
+    if len({g.scenario for g in groups}) != 1:
+        found = ", ".join(f"{g.scenario} (code {g.code})" for g in report_groups(df))
+        what = "no" if not groups else "several scenarios'"
+        raise ValueError(f"data: {what} (scenario, code) groups match; pass scenario= (found {found})")
+    groups = newest_first(groups, store)  # one scenario run by several codes: the newest code's runs
+    return _write_group(
+        group_rows(df, groups[0]),
+        store,
+        source,
+        Path(out_dir),
+        groups[0],
+        title=title,
+        baseline=baseline,
+        by=by,
+        last=last,
+        n_boot=n_boot,
+        seed=seed,
+        lead_sections=lead_sections,
+        progress=progress,
+        svg=svg,
+        all_sections=all_sections,
+        other_codes={g.code: None for g in groups[1:]},
+    )
+
+
+def _write_group(
+    df: pd.DataFrame,
+    store: Any,
+    source: Any,
+    out_dir: Path,
+    group: Group,
     *,
     title: str | None = None,
     baseline: Any = None,
@@ -146,30 +382,25 @@ def write_report(
     n_boot: int = 2000,
     seed: int = 0,
     lead_sections: Sequence[Section] = (),
+    progress: bool = False,
+    svg: bool = False,
+    other_codes: dict[str, Path | None] | None = None,
+    all_sections: bool = False,
 ) -> ReportResult:
-    """Write report.html (self-contained) and report.md (+ figures/) for a store, store path or frame.
-
-    `by` names the design column whose arms are compared (default: the first varying
-    column other than beta with at most 8 levels); `baseline` its reference level
-    (default: the scenario's own value, else the first level). `lead_sections` go first,
-    before the generic analyses (a study's claim, say).
-    """
-    out_dir = Path(out_dir)
-    df = load_frame(source)
-    if df.empty:
-        raise ValueError("store: holds no measures (no finished runs) to report on")
-    store = store_of(source)
+    """The report of one group's rows (`df` holds only them); `other_codes` maps the scenario's other codes to their reports."""
     df, other_versions = latest_batch(df, store)
     scenario = design = None
-    if store is not None:
+    scenario_hash = str(df["scenario_hash"].iloc[0]) if "scenario_hash" in df.columns else None
+    if store is not None and scenario_hash is not None:
         try:
-            scenario = store.scenario()
+            scenario = store.scenario(scenario_hash)
         except Exception:  # noqa: BLE001 - a store without a scenario record still has data
             scenario = None
         try:
-            design = store.design_problem()
+            design = store.design_problem(scenario_hash)
         except Exception:  # noqa: BLE001
             design = None
+    scenario, claims_from_file = with_library_claims(scenario)
     runs = summarise_runs(df, last=last)
     if by is not None and by not in runs.columns:
         raise KeyError(f"by: no column {by!r} in the data (design columns: {parameter_columns(runs)})")
@@ -183,22 +414,29 @@ def write_report(
     fig_dir = out_dir / "figures"
     ctx = Context(df, runs, store, scenario, design, by, baseline, infer_x(runs), fig_dir, last, n_boot, seed)
     ctx.other_versions = other_versions
+    ctx.formats = ("png", "svg") if svg else ("png",)
+    ctx.all_sections = all_sections
+    ctx.other_codes = {
+        code: _relative(path, out_dir) if path is not None else ""
+        for code, path in (other_codes or {}).items()
+    }
+    ctx.claims_from_file = claims_from_file
+    ctx.code = _code_facts(store, group, pd.unique(df["run_key"]) if "run_key" in df.columns else [])
     sections: list[Section] = list(lead_sections)
     skipped: dict[str, str] = {}
-    for build in SECTIONS:
+    bar = tqdm(SECTIONS, desc=f"report {group.scenario} ({group.code})", unit="section", disable=not progress)
+    for build in bar:
         name = build.__name__.removeprefix("section_")
+        bar.set_postfix_str(name, refresh=False)
         try:
             sections.append(build(ctx))
         except Skip as why:
             skipped[name] = str(why)
         except Exception as exc:  # noqa: BLE001 - one failing analysis must not sink the report
             sections.append(Section(name, name.capitalize(), error=f"{type(exc).__name__}: {exc}"))
+    bar.close()
     sections.append(section_provenance(ctx, source))
-    name = (
-        scenario.name
-        if scenario is not None
-        else (str(df["scenario"].iloc[0]) if "scenario" in df.columns else "batch")
-    )
+    name = scenario.name if scenario is not None else group.scenario
     title = title or f"sociosim report: {name}"
     html_path = atomic_write_text(
         out_dir / "report.html", render_html(title, sections, skipped), make_parents=True
@@ -209,4 +447,14 @@ def write_report(
     return ReportResult(html_path, md_path, ctx.figure_paths, [s.key for s in sections], skipped)
 
 
-__all__ = ["ReportResult", "Section", "write_report", "infer_by", "infer_baseline", "infer_x"]
+__all__ = [
+    "Group",
+    "ReportResult",
+    "Section",
+    "infer_baseline",
+    "infer_by",
+    "infer_x",
+    "report_groups",
+    "write_report",
+    "write_reports",
+]

@@ -1,17 +1,21 @@
-"""Small statistics shared by the analysis modules: effect sizes, bootstrap CIs, OLS.
+"""Small statistics shared by the analysis modules: effect sizes, bootstrap CIs, OLS, p-value adjustment.
 
 Bootstrap intervals come from `scipy.stats.bootstrap` with a seeded Generator, so every
-table is reproducible from its `seed`.
+table is reproducible from its `seed`; lines from `scipy.stats.linregress`; the
+adjustment of many p-values from statsmodels' `multipletests`. Standardised effects are
+refused when the spread they divide by is numerical noise (`below_noise`).
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 from scipy import stats
+from statsmodels.stats.multitest import multipletests
 
 CIMethod = Literal["bca", "percentile"]
 
@@ -70,22 +74,6 @@ class Interval:
     valid: float = 1.0
 
 
-def _resample(samples: tuple[np.ndarray, ...], n_boot: int, rng: np.random.Generator) -> list[np.ndarray]:
-    """Each sample resampled with replacement independently: arrays of shape (n_boot, n_i)."""
-    return [s[rng.integers(0, len(s), size=(n_boot, len(s)))] for s in samples]
-
-
-def _jackknife(samples: tuple[np.ndarray, ...], statistic: Callable[..., np.ndarray]) -> np.ndarray:
-    """Leave-one-out values of the statistic, one observation of one sample left out at a time."""
-    values = []
-    for k, s in enumerate(samples):
-        n = len(s)
-        loo = np.stack([np.delete(s, i) for i in range(n)])
-        args = [loo if j == k else np.broadcast_to(o, (n, len(o))) for j, o in enumerate(samples)]
-        values.append(np.asarray(statistic(*args, axis=-1), dtype=float))
-    return np.concatenate(values)
-
-
 def bootstrap_ci(
     samples: tuple[np.ndarray, ...],
     statistic: Callable[..., np.ndarray],
@@ -95,11 +83,12 @@ def bootstrap_ci(
     level: float = 0.95,
     method: CIMethod = "bca",
 ) -> Interval:
-    """Bootstrap CI of `statistic(*samples, axis=-1)`, each sample resampled independently.
+    """Bootstrap CI of `statistic(*samples, axis=-1)` by `scipy.stats.bootstrap`, each sample resampled independently.
 
-    Resamples whose statistic is undefined (e.g. a zero sd) are dropped; `valid` is the
-    share kept. BCa (bias-corrected and accelerated, jackknife acceleration) falls back
-    to the percentile interval when its correction is undefined; `method` says which.
+    Degenerate inputs are answered without resampling (fewer than 2 values: no interval;
+    no spread at all: the point). When some resamples leave the statistic undefined (a
+    zero sd, say) or scipy's BCa interval is undefined, the percentile interval of the
+    defined resamples is given instead; `method` says which, `valid` the share defined.
     """
     if not 0 < level < 1:
         raise ValueError(f"level: must be in (0, 1), got {level}")
@@ -118,38 +107,31 @@ def bootstrap_ci(
             if np.isfinite(point)
             else Interval(nan, nan, "none", 0.0)
         )
-    rng = np.random.default_rng(seed)
-    boot = np.asarray(statistic(*_resample(samples, n_boot, rng), axis=-1), dtype=float)
-    boot = boot[np.isfinite(boot)]
-    valid = len(boot) / n_boot
-    if len(boot) < 10 or not np.isfinite(point):
+    if not np.isfinite(point):
+        return Interval(nan, nan, "none", 0.0)
+    with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
+        warnings.simplefilter("ignore")  # scipy warns of degenerate resamples; `valid` reports them
+        res = stats.bootstrap(
+            samples,
+            statistic,
+            n_resamples=n_boot,
+            vectorized=True,
+            axis=-1,
+            confidence_level=level,
+            method="BCa" if method == "bca" else "percentile",
+            rng=np.random.default_rng(seed),
+        )
+    boot = np.asarray(res.bootstrap_distribution, dtype=float)
+    finite = np.isfinite(boot)
+    valid = float(finite.mean())
+    low, high = float(res.confidence_interval.low), float(res.confidence_interval.high)
+    if valid == 1.0 and np.isfinite(low) and np.isfinite(high):
+        return Interval(low, high, method, valid)
+    if finite.sum() < 10:
         return Interval(nan, nan, "none", valid)
     alpha = (1 - level) / 2
-    probs = np.array([alpha, 1 - alpha])
-    used = "percentile"
-    if method == "bca":
-        adjusted = _bca_probs(samples, statistic, boot, point, probs)
-        if adjusted is not None:
-            probs, used = adjusted, "bca"
-    low, high = np.quantile(boot, probs)
-    return Interval(float(low), float(high), used, valid)
-
-
-def _bca_probs(samples, statistic, boot: np.ndarray, point: float, probs: np.ndarray) -> np.ndarray | None:
-    """BCa-adjusted quantile levels, or None when bias or acceleration is undefined."""
-    below = np.mean(boot < point) + 0.5 * np.mean(boot == point)
-    if not 0 < below < 1:
-        return None
-    z0 = stats.norm.ppf(below)
-    jack = _jackknife(samples, statistic)
-    if not np.all(np.isfinite(jack)):
-        return None
-    dev = jack.mean() - jack
-    denom = 6.0 * float((dev**2).sum()) ** 1.5
-    accel = float((dev**3).sum()) / denom if denom > 0 else 0.0
-    z = stats.norm.ppf(probs)
-    adjusted = stats.norm.cdf(z0 + (z0 + z) / (1 - accel * (z0 + z)))
-    return adjusted if np.all(np.isfinite(adjusted)) else None
+    low, high = np.quantile(boot[finite], [alpha, 1 - alpha])
+    return Interval(float(low), float(high), "percentile", valid)
 
 
 @dataclass(frozen=True)
@@ -166,10 +148,11 @@ class LineFit:
     intercept_lo: float
     intercept_hi: float
     r2: float
+    slope_p: float = float("nan")  # two-sided p of slope = 0 (t test)
 
 
 def ols_line(x: np.ndarray, y: np.ndarray, *, level: float = 0.95) -> LineFit:
-    """Ordinary least squares of y on x with Student-t CIs on slope and intercept (n - 2 dof)."""
+    """Least squares of y on x by `scipy.stats.linregress`, with Student-t CIs on slope and intercept (n - 2 dof)."""
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
     ok = np.isfinite(x) & np.isfinite(y)
@@ -178,30 +161,26 @@ def ols_line(x: np.ndarray, y: np.ndarray, *, level: float = 0.95) -> LineFit:
     nan = float("nan")
     if n < 2 or np.ptp(x) == 0:
         return LineFit(n, nan, nan, nan, nan, nan, nan, nan, nan, nan)
-    xbar, ybar = x.mean(), y.mean()
-    sxx = float(((x - xbar) ** 2).sum())
-    slope = float(((x - xbar) * (y - ybar)).sum() / sxx)
-    intercept = float(ybar - slope * xbar)
-    resid = y - intercept - slope * x
-    sst = float(((y - ybar) ** 2).sum())
-    r2 = 1.0 - float((resid**2).sum()) / sst if sst > 0 else nan
+    with np.errstate(divide="ignore", invalid="ignore"):
+        fit = stats.linregress(x, y)
+    slope, intercept = float(fit.slope), float(fit.intercept)
+    r2 = float(fit.rvalue) ** 2 if np.ptp(y) > 0 else nan
     if n < 3:
         return LineFit(n, slope, nan, nan, nan, intercept, nan, nan, nan, r2)
-    s2 = float((resid**2).sum()) / (n - 2)
-    se_b = np.sqrt(s2 / sxx)
-    se_a = np.sqrt(s2 * (1.0 / n + xbar**2 / sxx))
+    se_b, se_a = float(fit.stderr), float(fit.intercept_stderr)
     t = float(stats.t.ppf(0.5 + level / 2, n - 2))
     return LineFit(
         n,
         slope,
-        float(se_b),
+        se_b,
         slope - t * se_b,
         slope + t * se_b,
         intercept,
-        float(se_a),
+        se_a,
         intercept - t * se_a,
         intercept + t * se_a,
         r2,
+        float(fit.pvalue),
     )
 
 
@@ -240,4 +219,30 @@ def ols_line_bootstrap(
         float(i_lo),
         float(i_hi),
         fit.r2,
+        fit.slope_p,
     )
+
+
+NOISE_RTOL = 1e-9  # a spread below this share of the values' magnitude is floating-point noise
+
+
+def below_noise(spread: float, *values: np.ndarray) -> bool:
+    """Whether `spread` (an sd) is numerical noise next to the magnitude of `values` (or exactly zero).
+
+    A standardised effect divides by such a spread; dividing by noise gives numbers like
+    g = -0.37 for a 1e-17 difference, so callers report "no variation" instead.
+    """
+    if not np.isfinite(spread) or spread <= 0:
+        return True
+    scale = max((float(np.mean(np.abs(v))) for v in values if len(v)), default=0.0)
+    return spread <= NOISE_RTOL * scale
+
+
+def adjust_pvalues(p: np.ndarray, method: str = "holm") -> np.ndarray:
+    """Adjusted p-values over a family of tests by statsmodels' `multipletests` (NaN entries stay NaN)."""
+    p = np.asarray(p, dtype=float)
+    out = np.full(p.shape, np.nan)
+    ok = np.isfinite(p)
+    if ok.any():
+        out[ok] = multipletests(p[ok], method=method)[1]
+    return out

@@ -1,7 +1,10 @@
 """Running a batch: plan it, skip what the store holds, run the rest on an executor, commit as runs finish.
 
 Finished runs are committed to the store as they arrive (at least every `FLUSH_SECONDS`);
-a rerun of the same batch skips runs stored ok and retries failed ones.
+a rerun of the same batch skips runs stored ok and retries failed ones. A stored run
+counts as done only when the code that made it has this package's source fingerprint;
+runs of other code are re-run beside the old ones (or kept with `reuse_any_code`), and
+the summary says how many.
 """
 
 from __future__ import annotations
@@ -19,9 +22,9 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from sociosim._version import __version__
 from sociosim.batch.executors import open_executor, resolve_kind
 from sociosim.batch.plan import BatchPlan, RunSpec, canonical_json, plan_batch, run_seed, spawn_key_text
+from sociosim.batch.provenance import CodeInfo, code_info
 from sociosim.batch.store import ID_COLUMNS, ResultStore, create_store, open_store
 from sociosim.batch.task import RunOutput, run_chunk, run_one
 from sociosim.config.params import resolve_name
@@ -46,13 +49,30 @@ class BatchResult:
     scenario_hash: str
     duration_s: float = 0.0
     executor: str = "serial"
+    code: str = ""
+    n_other_code: int = 0  # planned runs the store holds only as made by other code
+    other_codes: tuple[str, ...] = ()
+    reuse_any_code: bool = False
 
     def summary(self) -> str:
-        """One line for people: counts, store path and time taken."""
-        return (
+        """For people: counts, store path and time taken; a second line when the store held other code's runs."""
+        text = (
             f"{self.n_total} runs: {self.n_done} done, {self.n_skipped} skipped (already stored), "
             f"{self.n_failed} failed; store {self.store.path} ({self.executor}, {self.duration_s:.1f} s)"
         )
+        if self.n_other_code:
+            codes = ", ".join(self.other_codes)
+            if self.reuse_any_code:
+                text += (
+                    f"\n{self.n_other_code} of the skipped runs were made by other code ({codes}), not this "
+                    f"code ({self.code}), and were kept as done (--reuse-any-code)"
+                )
+            else:
+                text += (
+                    f"\n{self.n_other_code} stored runs were made by other code ({codes}), not this code "
+                    f"({self.code}): they were re-run and both are kept (--reuse-any-code would reuse them)"
+                )
+        return text
 
 
 # --- turning outputs into stored rows --------------------------------------------------------
@@ -63,6 +83,7 @@ def _id_values(plan: BatchPlan, spec: RunSpec) -> dict[str, Any]:
         "run_key": spec.run_key,
         "scenario": plan.scenario.name,
         "scenario_hash": plan.scenario_hash,
+        "code": plan.code,
         "point": spec.point,
         "replicate": spec.replicate,
         "seed_entropy": str(spec.entropy),
@@ -90,10 +111,11 @@ def with_ids(frame: pd.DataFrame, ids: dict[str, Any]) -> pd.DataFrame:
     return pd.concat([head, frame], axis=1)
 
 
-def runs_row(plan: BatchPlan, spec: RunSpec, out: RunOutput) -> dict[str, Any]:
-    """The runs-table record of one run."""
+def runs_row(plan: BatchPlan, spec: RunSpec, out: RunOutput, code: CodeInfo) -> dict[str, Any]:
+    """The runs-table record of one run, with the code that made it (version, fingerprint, git)."""
     row = _id_values(plan, spec)
     row.update(
+        plan_key=spec.plan_key,
         status=out.status,
         error=out.error,
         params_json=canonical_json(spec.params),
@@ -101,7 +123,9 @@ def runs_row(plan: BatchPlan, spec: RunSpec, out: RunOutput) -> dict[str, Any]:
         agent_snapshot_every=plan.agent_snapshot_every,
         duration_s=float(out.duration_s),
         cpu_s=float(out.cpu_s),
-        sociosim_version=__version__,
+        sociosim_version=code.version,
+        git_commit=code.git_commit,
+        git_dirty=code.git_dirty,
     )
     return row
 
@@ -109,8 +133,10 @@ def runs_row(plan: BatchPlan, spec: RunSpec, out: RunOutput) -> dict[str, Any]:
 class _Buffer:
     """Finished runs waiting to be committed as one part."""
 
-    def __init__(self, plan: BatchPlan, store: ResultStore, *, flush_seconds: float = FLUSH_SECONDS):
-        self.plan, self.store = plan, store
+    def __init__(
+        self, plan: BatchPlan, store: ResultStore, code: CodeInfo, *, flush_seconds: float = FLUSH_SECONDS
+    ):
+        self.plan, self.store, self.code = plan, store, code
         self.flush_seconds = flush_seconds
         self.rows: list[dict[str, Any]] = []
         self.tables: dict[str, list[pd.DataFrame]] = {"measures": [], "events": [], "agents": []}
@@ -118,7 +144,7 @@ class _Buffer:
         self.last_flush = time.monotonic()
 
     def add(self, spec: RunSpec, out: RunOutput) -> None:
-        self.rows.append(runs_row(self.plan, spec, out))
+        self.rows.append(runs_row(self.plan, spec, out, self.code))
         if out.status != "ok":
             return
         ids = _id_values(self.plan, spec)
@@ -137,6 +163,9 @@ class _Buffer:
         if self.rows:
             runs = pd.DataFrame(self.rows)
             runs["committed_at"] = pd.Timestamp.now(tz="UTC")
+            # typed even when unknown everywhere (outside a checkout), so parts share one schema
+            runs["git_commit"] = runs["git_commit"].astype("string")
+            runs["git_dirty"] = runs["git_dirty"].astype("boolean")
             tables = {k: pd.concat(v, ignore_index=True) if v else None for k, v in self.tables.items()}
             self.store.commit(runs, tables)
         self.rows = []
@@ -162,6 +191,7 @@ def run_batch(
     agent_snapshot_every: int = 0,
     progress: bool = True,
     chunk_size: int | None = None,
+    reuse_any_code: bool = False,
     _run_fn: Callable[..., Any] | None = None,
     _dask_processes: bool = True,
     _flush_seconds: float = FLUSH_SECONDS,
@@ -172,9 +202,12 @@ def run_batch(
     processes if `workers` > 1, else serial). `store` defaults to `results/<scenario name>`.
     Runs already stored ok are skipped; failed runs are recorded and retried by a rerun.
     `chunk_size` fixes how many runs one task does (default: adapted so a task takes ~2 s).
+    A run stored by other code (another source fingerprint) is re-run beside it unless
+    `reuse_any_code`; the result counts such runs either way.
     """
     started = time.perf_counter()
     kind = resolve_kind(executor, workers=workers, scheduler=scheduler)
+    code = code_info()
     plan = plan_batch(
         scenario,
         design=design,
@@ -182,15 +215,14 @@ def run_batch(
         steps=steps,
         overrides=overrides,
         agent_snapshot_every=agent_snapshot_every,
+        code=code.code,
     )
     if chunk_size is not None and chunk_size < 1:
         raise ScenarioError("chunk_size", f"must be at least 1, got {chunk_size}")
     results = create_store(store if store is not None else Path("results") / plan.scenario.name)
     results.cleanup()
     results.write_scenario(plan.scenario_hash, plan.scenario, plan.design.salib_problem())
-    status = results.stored_status()
-    pending = [s for s in plan.specs if status.get(s.run_key) != "ok"]
-    n_skipped = len(plan.specs) - len(pending)
+    pending, n_skipped, other = _pending(plan, results.stored_records(), code.code, reuse_any_code)
     failures: list[dict[str, Any]] = []
     n_done = 0
     label = kind
@@ -208,6 +240,7 @@ def run_batch(
                 progress=progress,
                 run_fn=_run_fn,
                 flush_seconds=_flush_seconds,
+                code=code,
             )
     failures_df = pd.DataFrame(
         failures, columns=["run_key", "point", "replicate", *plan.design.names, "error"]
@@ -222,7 +255,38 @@ def run_batch(
         scenario_hash=plan.scenario_hash,
         duration_s=time.perf_counter() - started,
         executor=label,
+        code=code.code,
+        n_other_code=sum(other.values()),
+        other_codes=tuple(sorted(other)),
+        reuse_any_code=reuse_any_code,
     )
+
+
+def _pending(
+    plan: BatchPlan, records: list[tuple[str, str, str, str | None]], code: str, reuse_any_code: bool
+) -> tuple[list[RunSpec], int, dict[str, int]]:
+    """The specs still to run, how many are skipped, and per other code how many planned runs it made.
+
+    A spec is done when its run key (which holds the code) is stored ok; with
+    `reuse_any_code` also when its plan key is stored ok by any code.
+    """
+    ok_keys = {key for key, status, _, _ in records if status == "ok"}
+    by_other: dict[str, str] = {}  # plan key -> the newest other code that made it ok
+    for _, status, plan_k, run_code in records:
+        if status == "ok" and run_code != code:
+            by_other[plan_k] = run_code if run_code is not None else "unrecorded"
+    pending: list[RunSpec] = []
+    other: dict[str, int] = {}
+    for spec in plan.specs:
+        if spec.run_key in ok_keys:
+            continue
+        made_by = by_other.get(spec.plan_key)
+        if made_by is not None:
+            other[made_by] = other.get(made_by, 0) + 1
+            if reuse_any_code:
+                continue
+        pending.append(spec)
+    return pending, len(plan.specs) - len(pending), other
 
 
 def _execute(
@@ -235,12 +299,13 @@ def _execute(
     progress: bool,
     run_fn: Callable[..., Any] | None,
     flush_seconds: float,
+    code: CodeInfo,
 ) -> tuple[int, list[dict[str, Any]]]:
     """Submit chunks (at most two per slot in flight), commit outputs as they arrive, report progress."""
     by_key = {s.run_key: s for s in pending}
     queue = list(reversed(pending))  # pop() from the end keeps design order
     in_flight: dict[Future, list[RunSpec]] = {}
-    buffer = _Buffer(plan, store, flush_seconds=flush_seconds)
+    buffer = _Buffer(plan, store, code, flush_seconds=flush_seconds)
     failures: list[dict[str, Any]] = []
     n_done = 0
     durations: list[float] = []
@@ -330,6 +395,7 @@ def rerun(
         json.loads(row["params_json"]),
         int(seed.entropy),
         tuple(seed.spawn_key),
+        str(row["plan_key"]) if "plan_key" in row.index and row["plan_key"] is not None else row["run_key"],
     )
     out = run_one(
         spec, steps=int(row["steps"]), agent_snapshot_every=int(row["agent_snapshot_every"]), run_fn=run_fn
@@ -338,7 +404,7 @@ def rerun(
         raise RuntimeError(f"rerun of {key} failed: {out.error}")
     design = results.scenario(row["scenario_hash"]).design
     names = [resolve_name(n) for n in design.parameters] if design is not None else []
-    ids = {c: row[c] for c in (*ID_COLUMNS, *names)}
+    ids = {c: row.get(c) for c in (*ID_COLUMNS, *names)}  # stores without provenance have no code
     ids = {k: (v.item() if hasattr(v, "item") else v) for k, v in ids.items()}
     return with_ids(out.measures, ids)
 

@@ -34,6 +34,7 @@ class RunSpec:
     params: dict[str, Any]
     entropy: int
     spawn_key: tuple[int, ...]
+    plan_key: str = ""  # the key without the code: what the run asks for (see `plan_key`)
 
 
 def spawn_key_text(spawn_key: tuple[int, ...]) -> str:
@@ -69,18 +70,37 @@ def batch_hash(scenario: Scenario, agent_snapshot_every: int) -> str:
     return digest
 
 
-def run_key(
+def plan_key(
     scenario_hash: str, point: int, params: dict[str, Any], entropy: int, spawn_key: tuple[int, ...]
 ) -> str:
-    """The store key of one run: scenario hash, design point, full parameters and seed.
+    """What a run asks for, whatever code runs it: scenario hash, design point, full parameters and seed.
 
     The point is part of the key because designs can repeat a parameter set (Morris
     trajectories, Sobol with one parameter): every design point keeps its own rows.
+    Stores written before runs recorded their code used this as their run key.
     """
     text = canonical_json(
         {"h": scenario_hash, "i": point, "p": params, "e": str(entropy), "k": list(spawn_key)}
     )
     return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def run_key(
+    scenario_hash: str,
+    point: int,
+    params: dict[str, Any],
+    entropy: int,
+    spawn_key: tuple[int, ...],
+    code: str | None = None,
+) -> str:
+    """The store key of one run: its plan key and the fingerprint of the code that runs it.
+
+    With `code` None it is the plan key itself (the key of stores without provenance).
+    """
+    base = plan_key(scenario_hash, point, params, entropy, spawn_key)
+    if code is None:
+        return base
+    return hashlib.sha256(f"{base}:code={code}".encode()).hexdigest()[:20]
 
 
 @dataclass
@@ -93,6 +113,7 @@ class BatchPlan:
     specs: list[RunSpec]
     point_columns: list[dict[str, Any]] = field(default_factory=list)
     agent_snapshot_every: int = 0
+    code: str | None = None  # the source fingerprint of the code that runs the specs
 
     @property
     def steps(self) -> int:
@@ -132,8 +153,13 @@ def plan_batch(
     steps: int | None = None,
     overrides: dict[str, Any] | None = None,
     agent_snapshot_every: int = 0,
+    code: str | None = None,
 ) -> BatchPlan:
-    """Expand a batch into run specs (design order, then replicate) without running anything."""
+    """Expand a batch into run specs (design order, then replicate) without running anything.
+
+    `code` (the source fingerprint of the code that will run them) is part of each run key,
+    so runs made by other code are never taken for these.
+    """
     if not isinstance(agent_snapshot_every, int) or agent_snapshot_every < 0:
         raise ScenarioError("agent_snapshot_every", f"must be an integer >= 0, got {agent_snapshot_every!r}")
     eff = _effective_scenario(
@@ -150,11 +176,12 @@ def plan_batch(
         data = params.model_dump(mode="json")
         columns.append({name: column_value(getattr(params, name)) for name in plan.names})
         for r, child in enumerate(children):
-            key = run_key(digest, i, data, child.entropy, child.spawn_key)
-            specs.append(RunSpec(key, i, r, data, int(child.entropy), tuple(child.spawn_key)))
+            base = plan_key(digest, i, data, child.entropy, child.spawn_key)
+            key = run_key(digest, i, data, child.entropy, child.spawn_key, code)
+            specs.append(RunSpec(key, i, r, data, int(child.entropy), tuple(child.spawn_key), base))
     if len({s.run_key for s in specs}) != len(specs):  # pragma: no cover - guarded by the key's contents
         raise RuntimeError("two runs of one batch got the same key")
-    return BatchPlan(eff, plan, digest, specs, columns, agent_snapshot_every)
+    return BatchPlan(eff, plan, digest, specs, columns, agent_snapshot_every, code)
 
 
 __all__ = [
@@ -163,6 +190,7 @@ __all__ = [
     "batch_hash",
     "canonical_json",
     "plan_batch",
+    "plan_key",
     "run_key",
     "run_seed",
     "spawn_key_text",

@@ -41,7 +41,17 @@ from sociosim.io import atomic_write_bytes, fsync_dir, fsync_file, temp_path
 
 SCHEMA_VERSION = 1
 # The columns that identify a run, in every table of the store (design columns follow them).
-ID_COLUMNS = ("run_key", "scenario", "scenario_hash", "point", "replicate", "seed_entropy", "seed_spawn_key")
+# `code` is the fingerprint of the package source that made the run (batch/provenance.py).
+ID_COLUMNS = (
+    "run_key",
+    "scenario",
+    "scenario_hash",
+    "code",
+    "point",
+    "replicate",
+    "seed_entropy",
+    "seed_spawn_key",
+)
 MARKER = "sociosim-store.json"
 FORMAT = "sociosim-results"
 DATA_TABLES = ("measures", "events", "agents")
@@ -186,23 +196,36 @@ class ResultStore:
                         removed += 1
         return removed
 
-    def stored_status(self) -> dict[str, str]:
-        """Each stored run_key mapped to 'ok' or 'failed' (ok wins over an older failure).
+    def stored_records(self) -> list[tuple[str, str, str, str | None]]:
+        """(run_key, status, plan_key, code) of every committed run record, oldest part first.
 
-        Parts are immutable, so each runs file is read once and remembered.
+        Stores written before runs recorded their code have no plan_key or code column:
+        their run key is the plan key and their code is None. Parts are immutable, so each
+        runs file is read once and remembered.
         """
-        cache: dict[str, list[tuple[str, str]]] = self.__dict__.setdefault("_status_cache", {})
-        status: dict[str, str] = {}
+        cache: dict[str, list[tuple[str, str, str, str | None]]] = self.__dict__.setdefault(
+            "_records_cache", {}
+        )
+        records: list[tuple[str, str, str, str | None]] = []
         committed = self._committed_parts()
         for part in sorted(p for p in (self.path / "runs").glob("*.parquet") if p.stem in committed):
             if part.name not in cache:
-                table = pq.read_table(part, columns=["run_key", "status"])
-                cache[part.name] = list(
-                    zip(table["run_key"].to_pylist(), table["status"].to_pylist(), strict=True)
-                )
-            for key, st in cache[part.name]:
-                if status.get(key) != "ok":
-                    status[key] = st
+                names = set(pq.read_schema(part).names)
+                wanted = ["run_key", "status", *(c for c in ("plan_key", "code") if c in names)]
+                table = pq.read_table(part, columns=wanted)
+                keys = table["run_key"].to_pylist()
+                plans = table["plan_key"].to_pylist() if "plan_key" in names else keys
+                codes = table["code"].to_pylist() if "code" in names else [None] * len(keys)
+                cache[part.name] = list(zip(keys, table["status"].to_pylist(), plans, codes, strict=True))
+            records.extend(cache[part.name])
+        return records
+
+    def stored_status(self) -> dict[str, str]:
+        """Each stored run_key mapped to 'ok' or 'failed' (ok wins over an older failure)."""
+        status: dict[str, str] = {}
+        for key, st, _, _ in self.stored_records():
+            if status.get(key) != "ok":
+                status[key] = st
         return status
 
     def commit(self, runs: pd.DataFrame, tables: dict[str, pd.DataFrame | None]) -> int:
@@ -353,10 +376,21 @@ class ResultStore:
         )
 
     def runs(self) -> pd.DataFrame:
-        """One row per run: key, status, error, point, replicate, seed, parameters, duration, version."""
-        if not self._has_rows("runs"):
+        """One row per run: key, status, error, point, replicate, seed, parameters, duration, code.
+
+        Parts never change once committed, so the table is read once per set of committed
+        parts and a copy of it returned (a report asks for it several times).
+        """
+        committed = tuple(sorted(self._committed_parts()))
+        if not committed:
             return pd.DataFrame()
-        return self.query("SELECT * FROM runs ORDER BY scenario_hash, point, replicate, run_key")
+        cache: dict[tuple[str, ...], pd.DataFrame] = self.__dict__.setdefault("_runs_cache", {})
+        if committed not in cache:
+            cache.clear()
+            cache[committed] = self.query(
+                "SELECT * FROM runs ORDER BY scenario_hash, point, replicate, run_key"
+            )
+        return cache[committed].copy()
 
     def events(self) -> pd.DataFrame:
         """Regulator interventions of every stored run (empty if there were none)."""

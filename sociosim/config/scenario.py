@@ -27,8 +27,51 @@ SCENARIO_DIR_NAME = "scenarios"
 SCENARIO_TABLES = ("scenario", "run", "params", "labs", "design")
 
 
+Level = bool | int | float | str  # a value of a design column (a lever name, a beta)
+
+
+class Claim(BaseModel):
+    """One checkable part of a scenario's `expected` text: a measure, a comparison and the direction expected.
+
+    `comparison = "difference"`: the mean of `measure` at `level` of the compared design
+    column minus that at the baseline, paired on replicates (over the runs `where`
+    selects). `comparison = "slope"`: the slope of `measure` against `against` at
+    `level`; with a `baseline`, that slope minus the baseline's. `direction` is what the
+    claim expects of that number: `lower` (< 0), `higher` (> 0) or `unchanged` (within
+    ±`margin`). The report gives each claim a verdict from the number's 95 % CI.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    text: str = Field(min_length=1, description="The claim in words, as a reader should check it.")
+    measure: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="The measure column the claim is about.")
+    comparison: Literal["difference", "slope"] = "difference"
+    level: Level = Field(description="The level (arm) of the compared design column the claim is about.")
+    baseline: Level | None = Field(
+        None, description="The level compared against (difference: default the report's baseline)."
+    )
+    by: str | None = Field(None, description="The compared design column (default: the report's --by).")
+    where: dict[str, Level] = Field(
+        default_factory=dict, description="Only runs with these design values, e.g. { beta = 2.0 }."
+    )
+    against: str = Field("beta", description="slope: the design column the slope is taken against.")
+    direction: Literal["lower", "higher", "unchanged"]
+    margin: float | None = Field(
+        None, gt=0, le=1e6, description="unchanged: the largest difference that counts as no change."
+    )
+
+    @model_validator(mode="after")
+    def _margin_with_unchanged(self) -> Claim:
+        if self.direction == "unchanged" and self.margin is None:
+            raise ValueError(
+                "direction 'unchanged' needs a margin > 0 (the largest difference counted as none)"
+            )
+        if self.direction != "unchanged" and self.margin is not None:
+            raise ValueError(f"margin applies only to direction 'unchanged', not {self.direction!r}")
+        return self
+
+
 class ScenarioInfo(BaseModel):
-    """What a study is for: its question, what to look at, what it expects and why."""
+    """What a study is for: its question, what to look at, what it expects (in words and as claims) and why."""
 
     model_config = ConfigDict(extra="forbid")
     name: str = "custom"
@@ -36,6 +79,7 @@ class ScenarioInfo(BaseModel):
     question: str = ""
     look_at: list[str] = Field(default_factory=list)
     expected: str = ""
+    claims: list[Claim] = Field(default_factory=list, description="`expected`, split into checkable claims.")
     sources: list[str] = Field(default_factory=list)
 
 

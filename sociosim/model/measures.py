@@ -18,12 +18,23 @@ from sociosim.model import metrics
 
 @dataclass(frozen=True)
 class Measure:
-    """A measure: its column name (`{c}` for per culture), what it means, and the function computing it."""
+    """A measure: its column name (`{c}` for per culture), what it means, and the function computing it.
+
+    `label` is its short human name for tables and axes (default: the name in words);
+    `unit` its unit or scale where it has one ("" for model utility units).
+    """
 
     name: str
     meaning: str
     computed_by: Callable[..., dict[str, float]]
+    label: str = ""
+    unit: str = ""
     labs_only: bool = False  # recorded only when several labs compete
+
+    @property
+    def title(self) -> str:
+        """The human name: `label`, else the column name with spaces."""
+        return self.label or self.name.replace("_", " ")
 
     @property
     def per_culture(self) -> bool:
@@ -50,47 +61,62 @@ MEASURES: tuple[Measure, ...] = (
         "proxy",
         "What the developer's reward model thinks the policy is worth (0 = the untrained base model).",
         metrics.alignment_measures,
+        label="proxy reward",
     ),
     Measure(
         "true_utility",
         "What the policy is really worth to the user population (0 = the untrained base model).",
         metrics.alignment_measures,
+        label="true utility",
     ),
     Measure(
         "gap",
         "Proxy minus true utility: how much the reward model overrates the policy (Goodhart's gap).",
         metrics.alignment_measures,
+        label="alignment gap (proxy − true)",
     ),
     Measure(
         "kl",
         "How far the policy has moved from the base model (KL divergence): the optimisation spent.",
         metrics.alignment_measures,
+        label="KL from the base model",
+        unit="nats",
     ),
     Measure(
         "gap_shift",
         "The gap measured on a shifted, culture-balanced population with rare contexts (what an auditor sees).",
         metrics.alignment_measures,
+        label="gap under shift",
     ),
     Measure(
         "mirage",
         "How much larger the gap looks off-distribution than on it (gap_shift minus gap).",
         metrics.alignment_measures,
+        label="mirage (shifted gap − gap)",
     ),
     Measure(
         "utility_{c}",
         "True utility for culture {c} (0 = what the base model gave them).",
         metrics.alignment_measures,
+        label="utility of culture {c}",
     ),
-    Measure("utility_min", "True utility for the worst-served culture.", metrics.alignment_measures),
+    Measure(
+        "utility_min",
+        "True utility for the worst-served culture.",
+        metrics.alignment_measures,
+        label="worst-off culture's utility",
+    ),
     Measure(
         "utility_spread",
         "Best-served minus worst-served culture's utility: unequal benefit (value imposition).",
         metrics.alignment_measures,
+        label="utility spread across cultures",
     ),
     Measure(
         "value_capture",
         "Correlation of reward and true utility under the base model pi_0: does the reward track value?",
         metrics.alignment_measures,
+        label="value capture corr(reward, utility)",
     ),
     Measure(
         "reward_hacking",
@@ -106,6 +132,8 @@ MEASURES: tuple[Measure, ...] = (
         "sycophancy",
         "How often the policy goes along with the user's stated view instead of the truth.",
         metrics.alignment_measures,
+        label="sycophancy",
+        unit="share",
     ),
     Measure(
         "anthro",
@@ -117,7 +145,12 @@ MEASURES: tuple[Measure, ...] = (
         "Average style, confidence and verbosity of the responses, whatever their substance.",
         metrics.alignment_measures,
     ),
-    Measure("harm", "Average harm potential of the responses the policy gives.", metrics.alignment_measures),
+    Measure(
+        "harm",
+        "Average harm potential of the responses the policy gives.",
+        metrics.alignment_measures,
+        label="harm",
+    ),
     Measure(
         "quality",
         "Average real substance (correct, genuinely helpful) of the responses the policy gives.",
@@ -133,6 +166,8 @@ MEASURES: tuple[Measure, ...] = (
         "value_diversity",
         "Total variance of users' values: falls when the society homogenises.",
         metrics.homogenisation_measures,
+        label="value diversity",
+        unit="total variance",
     ),
     Measure(
         "culture_separation",
@@ -160,31 +195,47 @@ MEASURES: tuple[Measure, ...] = (
         metrics.homogenisation_measures,
     ),
     # trust_measures
-    Measure("trust_mean", "Average trust users place in the model (0 to 1).", metrics.trust_measures),
+    Measure(
+        "trust_mean",
+        "Average trust users place in the model (0 to 1).",
+        metrics.trust_measures,
+        label="mean trust",
+        unit="0–1",
+    ),
     Measure(
         "reliability",
         "How often the model's answers actually succeed (masked defects fail users too).",
         metrics.trust_measures,
+        label="reliability",
+        unit="0–1",
     ),
     Measure(
         "overtrust",
         "Trust minus calibrated trust (the same learning from the real outcomes): trust the outcomes do not warrant.",
         metrics.trust_measures,
+        label="overtrust (trust − calibrated trust)",
+        unit="trust points",
     ),
     Measure(
         "trust_from_anthro",
         "Trust minus the trust users would have without the human-like persona cue (deception-driven).",
         metrics.trust_measures,
+        label="trust from the persona",
+        unit="trust points",
     ),
     Measure(
         "miscalibration",
         "Trust minus the real success rate (v1's overtrust); the asymmetric trust rule keeps it below 0 for informed users.",
         metrics.trust_measures,
+        label="miscalibration (trust − success rate)",
+        unit="trust points",
     ),
     Measure(
         "active_share",
         "Share of users still using the model (the rest churned after losing trust).",
         metrics.trust_measures,
+        label="active users",
+        unit="share",
     ),
     # annotator_measures
     Measure(
@@ -202,6 +253,7 @@ MEASURES: tuple[Measure, ...] = (
         "beta_effective",
         "Optimisation pressure (beta, or n of best-of-n) actually in force after caps and budgets.",
         metrics.run_state_measures,
+        label="effective pressure β",
     ),
     Measure(
         "engagement",
@@ -273,6 +325,20 @@ def find_measure(column: str) -> Measure | None:
     return BY_NAME.get(f"{found.group(1)}_{{l}}") if found else None
 
 
+def measure_label(column: str, *, with_unit: bool = False) -> str:
+    """The human name of a measure column ("worst-off culture's utility"), or the column itself if unknown."""
+    measure = find_measure(column)
+    if measure is None:
+        return column
+    if measure.per_culture:
+        text = measure.title.format(c=CULTURE_MEASURE.match(column).group(2))
+    elif measure.per_lab:
+        text = measure.title.format(l=LAB_MEASURE.match(column).group(2))
+    else:
+        text = measure.title
+    return f"{text} [{measure.unit}]" if with_unit and measure.unit else text
+
+
 def is_measure(column: str) -> bool:
     """True for a registered measure column, including the per-culture ones."""
     return find_measure(column) is not None
@@ -298,4 +364,5 @@ __all__ = [
     "is_measure",
     "measure_columns",
     "measure_doc",
+    "measure_label",
 ]

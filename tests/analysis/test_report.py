@@ -51,7 +51,7 @@ def test_markdown_links_existing_figure_files(report):
     md = report.markdown.read_text()
     links = re.findall(r"\]\((figures/[^)]+)\)", md)
     assert links and all((report.markdown.parent / link).is_file() for link in links)
-    assert "| level | measure |" in md
+    assert "| arm | measure |" in md
     assert not list(report.html.parent.glob(".*.tmp"))
 
 
@@ -108,7 +108,12 @@ def test_cli_report_from_a_batch_store(tmp_path):
     text = (out / "report.html").read_text()
     assert "Does balancing help?" in text and "Policy comparison: aggregation against pooled" in text
     assert "root seed" in text and ">11<" in text and "persuasion" in text
-    assert (out / "report.md").is_file() and (out / "figures" / "gap_vs_pressure.svg").is_file()
+    assert (out / "report.md").is_file() and (out / "figures" / "gap_vs_pressure.png").is_file()
+    assert not list((out / "figures").glob("*.svg"))  # PNG only unless asked
+    svg = CliRunner().invoke(app, ["report", str(store), "--out", str(tmp_path / "svg"), "--svg", "--quiet"])
+    assert svg.exit_code == 0, svg.output
+    assert (tmp_path / "svg" / "figures" / "gap_vs_pressure.svg").is_file()
+    assert "gap_vs_pressure.svg" in (tmp_path / "svg" / "report.md").read_text()
 
 
 def test_cli_report_input_errors_exit_2(tmp_path):
@@ -162,3 +167,28 @@ def test_a_store_with_two_scenario_versions_reports_only_the_latest():
         latest_batch(df, None)
     same, none_left = latest_batch(df[df.scenario_hash == "old"], None)
     assert len(same) == 2 and none_left == 0
+
+
+def test_sections_about_measures_the_scenario_does_not_look_at_are_listed_not_shown(tmp_path):
+    from sociosim.analysis.report import write_report
+    from sociosim.batch.execute import run_batch
+    from sociosim.config.scenario import Scenario
+
+    scenario = Scenario.model_validate(
+        {
+            "scenario": {"name": "gap-only", "look_at": ["gap"]},
+            "run": {"steps": 6, "seed": 1, "replications": 2},
+            "design": {
+                "method": "grid",
+                "parameters": {"aggregation": ["pooled", "balanced"], "beta": [0.0, 2.0]},
+            },
+        }
+    )
+    store = tmp_path / "store"
+    run_batch(scenario, store=store, progress=False, executor="serial", _run_fn=fake_run)
+    focused = write_report(store, tmp_path / "focused", n_boot=100)
+    assert "sycophancy" not in focused.sections and "trust" not in focused.sections
+    assert "look_at" in focused.skipped["sycophancy"] and "look_at" in focused.skipped["trust"]
+    assert "pressure" in focused.sections  # about the gap, which it looks at
+    everything = write_report(store, tmp_path / "all", n_boot=100, all_sections=True)
+    assert {"sycophancy", "trust"} <= set(everything.sections)

@@ -56,10 +56,11 @@ def assert_identical(a: dict[str, pd.DataFrame], b: dict[str, pd.DataFrame]) -> 
 
 def test_serial_rows_have_the_contract_columns(serial_store):
     measures = open_store(serial_store).measures()
-    assert list(measures.columns[:9]) == [
+    assert list(measures.columns[:10]) == [
         "run_key",
         "scenario",
         "scenario_hash",
+        "code",
         "point",
         "replicate",
         "seed_entropy",
