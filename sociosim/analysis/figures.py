@@ -227,6 +227,44 @@ def plot_homogenisation(
     return save_figure(fig, stem)
 
 
+def lab_count(df: pd.DataFrame) -> int:
+    """How many labs a batch frame holds per-lab columns for (0 for single-lab runs)."""
+    count = 0
+    while f"share_{count}" in df.columns:
+        count += 1
+    return count
+
+
+def plot_market_shares(
+    df: pd.DataFrame,
+    stem: str | Path,
+    *,
+    by: str | None = None,
+    title: str | None = None,
+) -> list[Path]:
+    """Each lab's query share over time (mean ± 95 % CI over runs), one panel per level of `by`."""
+    labs = lab_count(df)
+    if labs < 2:
+        raise KeyError("measure: needs share_0, share_1, ... (a batch with n_labs >= 2)")
+    measures = [f"share_{lab}" for lab in range(labs)]
+    traj = trajectories(df, measures=measures, by=by)
+    levels = sorted(traj[by].astype(str).unique()) if by else ["all runs"]
+    fig, axes = new_figure(len(levels), width=4.2, height=3.6)
+    for ax, level in zip(axes, levels, strict=True):
+        for lab, measure in enumerate(measures):
+            sub = traj[(traj["measure"] == measure) & ((traj[by].astype(str) == level) if by else True)]
+            color = style(lab)["color"]
+            ax.plot(sub["step"], sub["mean"], color=color, linewidth=1.6, label=f"lab {lab}")
+            ax.fill_between(sub["step"], sub["lo"], sub["hi"], color=color, alpha=0.15, linewidth=0)
+        ax.axhline(1 / labs, color="#888888", linewidth=0.8, linestyle=":")
+        ax.set_xlabel("step")
+        ax.set_ylabel("share of queries")
+        ax.set_title(level if by else "", fontsize=9)
+        ax.legend(frameon=False, fontsize=7)
+    fig.suptitle(title or "Market shares over time" + (f", by {by}" if by else ""))
+    return save_figure(fig, stem)
+
+
 def plot_trust_calibration(
     df: pd.DataFrame,
     stem: str | Path,

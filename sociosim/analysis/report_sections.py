@@ -644,6 +644,35 @@ def section_homogenisation(ctx: Context) -> Section:
     return sec
 
 
+LAB_COLUMNS = ("share", "beta", "kl", "gap", "true_utility", "trust")
+
+
+def section_labs(ctx: Context) -> Section:
+    labs = F.lab_count(ctx.df)
+    if labs < 2:
+        raise Skip("a single lab (no share_<l> columns)")
+    sec = Section("labs", "Competing labs")
+    groups = ctx.runs.groupby(ctx.by, sort=True) if ctx.by else [("all runs", ctx.runs)]
+    rows = []
+    for level, runs in groups:
+        for lab in range(labs):
+            row = {"level": level[0] if isinstance(level, tuple) else level, "lab": lab}
+            row.update({f"lab {name}": float(runs[f"{name}_{lab}"].mean()) for name in LAB_COLUMNS})
+            rows.append(row)
+    sec.paragraphs.append(
+        "Each lab's query share, pressure, KL, gap, true utility and its users' trust, averaged over "
+        f"the last {ctx.last} steps of each run and over runs; market concentration (Herfindahl) is "
+        f"{ctx.runs['market_concentration'].mean():.3f} on average (1/{labs} = even split)."
+    )
+    sec.tables.append(("Labs", pd.DataFrame(rows)))
+    sec.add_figure(
+        "Each lab's share of queries over time (mean ± 95 % CI over runs; dotted: an even split): a lab "
+        "above the line is winning users from the others.",
+        ctx.figure(F.plot_market_shares, ctx.df, "market_shares", by=ctx.by),
+    )
+    return sec
+
+
 def section_trilemma(ctx: Context) -> Section:
     if not ctx.has("kl", "value_capture", "gap_shift") or len(ctx.runs) < 2:
         raise Skip("needs kl, value_capture and gap_shift over at least 2 runs")
@@ -801,6 +830,7 @@ SECTIONS: tuple[Callable[[Context], Section], ...] = (
     section_sycophancy,
     section_trust,
     section_homogenisation,
+    section_labs,
     section_trilemma,
     section_sensitivity,
     section_discovery,

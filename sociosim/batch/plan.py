@@ -19,7 +19,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from sociosim.batch.design import DesignPlan, column_value, expand_design
-from sociosim.config.params import make_params
+from sociosim.config.params import LAB_FIELDS, ModelParams, make_params
 from sociosim.config.scenario import RunSettings, Scenario, as_design, load_scenario
 from sociosim.errors import ScenarioError, error_from_validation
 
@@ -145,6 +145,23 @@ def _effective_scenario(
     return base.model_copy(update={"run": settings, "design": chosen})
 
 
+def design_value(params: ModelParams, name: str) -> Any:
+    """A design parameter's value as stored: its list of lab values where labs set their own, else the value."""
+    if params.labs and name in LAB_FIELDS:
+        return [getattr(params.lab_params(lab), name) for lab in range(params.n_labs)]
+    return getattr(params, name)
+
+
+def _one_type_per_column(columns: list[dict[str, Any]]) -> None:
+    """Where some points store a list as JSON text and others a scalar, store the scalars as JSON too."""
+    for name in columns[0] if columns else ():
+        if any(isinstance(c[name], str) for c in columns) and not all(
+            isinstance(c[name], str) for c in columns
+        ):
+            for c in columns:
+                c[name] = c[name] if isinstance(c[name], str) else json.dumps(c[name])
+
+
 def plan_batch(
     scenario: str | Path | Scenario | None,
     *,
@@ -174,13 +191,14 @@ def plan_batch(
     for i, point in enumerate(plan.points):
         params = make_params(eff.params, **point)
         data = params.model_dump(mode="json")
-        columns.append({name: column_value(getattr(params, name)) for name in plan.names})
+        columns.append({name: column_value(design_value(params, name)) for name in plan.names})
         for r, child in enumerate(children):
             base = plan_key(digest, i, data, child.entropy, child.spawn_key)
             key = run_key(digest, i, data, child.entropy, child.spawn_key, code)
             specs.append(RunSpec(key, i, r, data, int(child.entropy), tuple(child.spawn_key), base))
     if len({s.run_key for s in specs}) != len(specs):  # pragma: no cover - guarded by the key's contents
         raise RuntimeError("two runs of one batch got the same key")
+    _one_type_per_column(columns)
     return BatchPlan(eff, plan, digest, specs, columns, agent_snapshot_every, code)
 
 
