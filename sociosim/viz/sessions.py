@@ -8,6 +8,9 @@ still in memory after a garbage collection, so the release is visible (and teste
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import ctypes.util
 import gc
 import threading
 import weakref
@@ -32,12 +35,28 @@ def live_models() -> int:
         return len(_LIVE)
 
 
+def return_freed_memory() -> None:
+    """Hand freed heap memory back to the operating system (glibc only; elsewhere a no-op).
+
+    Python keeps freed small blocks for reuse, so without this the server's resident size
+    would not fall after sessions end, although their models are gone.
+    """
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
+
+
 def report_after_close(delay_s: float = 2.0) -> None:
     """Log the live model count shortly after a session closed (its state is freed after the hook)."""
 
     def later() -> None:
-        print(f"sociosim viz: a page session ended; page models in memory: {live_models()}", flush=True)
+        alive = live_models()
+        return_freed_memory()
+        print(f"sociosim viz: a page session ended; page models in memory: {alive}", flush=True)
 
     timer = threading.Timer(delay_s, later)
     timer.daemon = True
+    # Solara hands each new thread the session it was created in (`current_context`); this
+    # one must not, or it would keep the ended session, and every model in it, alive.
+    if hasattr(timer, "current_context"):
+        timer.current_context = None
     timer.start()

@@ -9,109 +9,16 @@ Debian's /usr/bin/chromium and the `playwright` package; no browser is downloade
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
-import signal
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-START_TIMEOUT_S = 90
 UI_TIMEOUT_MS = 60_000
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
-
-
-def free_port() -> int:
-    """A port nobody listens on now, on the loopback interface."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def listening_addresses(port: int) -> set[str]:
-    """Local IPv4/IPv6 addresses (hex, as /proc/net shows them) of sockets listening on `port`."""
-    found = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            lines = Path(table).read_text().splitlines()[1:]
-        except OSError:
-            continue
-        for line in lines:
-            fields = line.split()
-            address, hex_port = fields[1].split(":")
-            if int(hex_port, 16) == port and fields[3] == "0A":  # 0A: LISTEN
-                found.add(address)
-    return found
-
-
-def wait_for_port(port: int, process: subprocess.Popen, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"server exited early with code {process.returncode}")
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            sock.settimeout(1.0)
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.5)
-    raise AssertionError(f"server did not listen on 127.0.0.1:{port} within {timeout}s")
-
-
-class Server:
-    """A `sociosim viz` process in its own process group, with its log."""
-
-    def __init__(self, args: list[str], log: Path, *, new_session: bool = True):
-        self.port = free_port()
-        self.log = log
-        self._log = log.open("w")
-        env = {k: v for k, v in os.environ.items() if k not in {"HOST", "SOLARA_HOST", "PORT"}}
-        command = [sys.executable, "-c", "from sociosim.cli import main; main()", "viz", *args]
-        self.process = subprocess.Popen(
-            [*command, "--port", str(self.port)],
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            env=env,
-            start_new_session=new_session,
-        )
-        wait_for_port(self.port, self.process, START_TIMEOUT_S)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/"
-
-    def text(self) -> str:
-        return self.log.read_text()
-
-    def stop(self) -> None:
-        try:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            self.process.wait(timeout=20)
-        except (ProcessLookupError, PermissionError, subprocess.TimeoutExpired):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=15)
-        self._log.close()
-
-
-@pytest.fixture
-def start_server(tmp_path):
-    started: list[Server] = []
-
-    def start(*args: str) -> Server:
-        server = Server(list(args), tmp_path / f"server{len(started)}.log")
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        server.stop()
 
 
 def open_page(browser, url: str, errors: list[str]):
@@ -142,9 +49,9 @@ def wait_text(page, selector: str, expected: str) -> None:
     )
 
 
-def test_live_page_offers_the_studied_factor_and_reset_applies_it(start_server, chromium):
+def test_live_page_offers_the_studied_factor_and_reset_applies_it(start_server, chromium, viz_tools):
     server = start_server("sycophancy")
-    assert listening_addresses(server.port) == {"0100007F"}  # the default host is loopback only
+    assert viz_tools.listening_addresses(server.port) == {"0100007F"}  # the default host is loopback only
     errors: list[str] = []
     page = open_page(chromium, server.url, errors)
     page.wait_for_selector(".sociosim-step")
