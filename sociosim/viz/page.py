@@ -50,7 +50,8 @@ from sociosim.viz.sessions import report_after_close, track
 from sociosim.viz.widgets import ParamControl, value_text
 
 LIVE, REPLAY = "Live run", "Replay stored runs"
-PLAY_INTERVAL_S = 0.05  # pause between steps while playing (the frame's own work sets the pace)
+PLAY_INTERVAL_S = 0.02  # pause between a frame and the next step while playing
+FRAME_TIMEOUT_S = 10.0  # the longest the play loop waits for a frame to be drawn
 
 # Measures listed first in the glossary, in the order the panels show them.
 KEY_MEASURES = (
@@ -193,8 +194,26 @@ def SeriesPanel(spec: dict[str, Any], caption: str, name: str) -> None:
 
 
 @solara.component
-def Dashboard(model: VizModel, view: ScenarioView, step: int) -> None:
-    """Everything that follows the run: header, images, time series, the glossary."""
+def Dashboard(
+    model: VizModel,
+    view: ScenarioView,
+    step: solara.Reactive[int] | int,
+    drawn: threading.Event | None = None,
+) -> None:
+    """Everything that follows the run: header, images, time series, the glossary.
+
+    Given the step as a reactive, only this component re-renders on each step (not the
+    sidebar's controls); it shows `model.steps`. `drawn` is set once a step's frame is
+    rendered, so the play loop never steps faster than the page can draw.
+    """
+    if isinstance(step, solara.Reactive):
+        step.value  # noqa: B018 - reading it subscribes this component (and only it) to the step
+
+    def frame_drawn() -> None:
+        if drawn is not None:
+            drawn.set()
+
+    solara.use_effect(frame_drawn, [id(model), model.steps])
     with model_lock(model):
         frame = results_of(model)
         events = list(model.events)
@@ -202,7 +221,7 @@ def Dashboard(model: VizModel, view: ScenarioView, step: int) -> None:
         network_version = hash((trust.tobytes(), active.tobytes()))
         policy_version = hash(policy_state(model))
         measures = dict(model.measures)
-    Header(model, view, step)
+    Header(model, view, model.steps)
     with solara.Row(style={"flex-wrap": "wrap"}, gap="12px"):
         ImagePanel(
             model, "network", network_version,
@@ -291,7 +310,8 @@ def LiveRun(sidebar: bool = True) -> None:
     seed = solara.use_reactive("0")
     generation = solara.use_reactive(0)
     playing = solara.use_reactive(False)
-    step = solara.use_reactive(0)
+    step = solara.use_memo(lambda: solara.reactive(0), [])  # read by the dashboard only
+    drawn = solara.use_memo(threading.Event, [])
     view = solara.use_memo(lambda: scenario_view(name.value), [name.value])
 
     def build() -> VizModel:
@@ -306,7 +326,9 @@ def LiveRun(sidebar: bool = True) -> None:
             while running and not cancel.is_set():
                 with model_lock(model):
                     model.step()
+                drawn.clear()
                 step.set(model.steps)
+                drawn.wait(FRAME_TIMEOUT_S)  # the frame of this step is drawn
                 cancel.wait(PLAY_INTERVAL_S)
         except Exception as exc:  # shown on the page's console, never a silent stop
             print(f"sociosim viz: the run stopped: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
@@ -360,7 +382,7 @@ def LiveRun(sidebar: bool = True) -> None:
                 design=view.design.get(param), max_users=cap,
             )  # fmt: skip
         MoreParameters(view, values, model, on_value, cap)
-    Dashboard(model, view, step.value)  # `step` re-renders it; it shows model.steps
+    Dashboard(model, view, step, drawn)
 
 
 @solara.component
