@@ -157,7 +157,7 @@ def _template(
     )
     y_scale = alt.Scale(domain=list(y_domain), nice=False) if y_domain else alt.Scale(zero=False)
     chart = alt.Chart(alt.NamedData(name="series")).mark_line(strokeWidth=1.8, clip=True).encode(
-        x=alt.X("step:Q", scale=x_scale, title="step"),
+        x=alt.X("step:Q", scale=x_scale, title="step", axis=alt.Axis(format="d", tickMinStep=1)),
         y=alt.Y("value:Q", scale=y_scale, title=spec.ylabel),
         color=alt.Color(
             "measure:N",
@@ -188,6 +188,34 @@ def _template(
     out["autosize"] = {"type": "fit-x", "contains": "padding"}
     out["usermeta"] = {"embedOptions": {"actions": False}}  # no export menu over each chart
     out.pop("$schema", None)  # the page's Vega-Lite is the one Solara ships, not Altair's schema version
+    return out
+
+
+def snapshot_spec(
+    users: pd.DataFrame, *, title: str, domain: dict[str, list[float]] | None = None
+) -> dict[str, Any]:
+    """Stored users on their first two value dimensions: colour = culture, size = trust, cross = stopped.
+
+    `domain` fixes the axes ({"value_0": [lo, hi], "value_1": [lo, hi]}) so two runs compare.
+    """
+    y_column = "value_1" if "value_1" in users else "value_0"
+    rows = users[["user", "culture", "trust", "active", "value_0", y_column]].copy()
+    rows["culture"] = rows["culture"].map(lambda c: f"culture {int(c)}")
+    rows["state"] = rows["active"].map(lambda a: "using the model" if a else "stopped")
+    cultures = sorted(rows["culture"].unique(), key=lambda c: int(c.split()[1]))
+    scale = {k: alt.Scale(domain=v, nice=False) for k, v in (domain or {}).items()}
+    chart = alt.Chart(alt.Data(values=rows.drop(columns="active").to_dict("records"))).mark_point(filled=True, opacity=0.7).encode(
+        x=alt.X("value_0:Q", title="value dimension 0", scale=scale.get("value_0", alt.Scale(zero=False))),
+        y=alt.Y(f"{y_column}:Q", title=f"value dimension {y_column[-1]}", scale=scale.get(y_column, alt.Scale(zero=False))),
+        color=alt.Color("culture:N", scale=alt.Scale(domain=cultures, range=[culture_colour(int(c.split()[1])) for c in cultures]), legend=alt.Legend(orient="bottom", title=None)),
+        size=alt.Size("trust:Q", scale=alt.Scale(domain=[0, 1], range=[4, 80]), legend=alt.Legend(orient="bottom")),
+        shape=alt.Shape("state:N", scale=alt.Scale(domain=["using the model", "stopped"], range=["circle", "cross"]), legend=alt.Legend(orient="bottom", title=None)),
+        tooltip=["user:Q", "culture:N", alt.Tooltip("trust:Q", format=".2f"), "state:N"],
+    )  # fmt: skip
+    out = chart.properties(title=title, width=WIDTH, height=260).to_dict(validate=False)
+    out["autosize"] = {"type": "fit-x", "contains": "padding"}
+    out["usermeta"] = {"embedOptions": {"actions": False}}
+    out.pop("$schema", None)
     return out
 
 

@@ -14,6 +14,8 @@ import pandas as pd
 from sociosim.batch.store import ID_COLUMNS, ResultStore, open_store
 from sociosim.errors import ScenarioError
 
+MAX_SNAPSHOT_USERS = 1000  # users drawn from a stored snapshot, as the live society panel draws
+
 
 @dataclass(frozen=True)
 class StoredRuns:
@@ -70,6 +72,25 @@ class StoredRuns:
             }
             for r in rows.to_dict("records")
         ]
+
+    def snapshot_steps(self, run_key: str) -> list[int]:
+        """The steps at which this run's users were stored (empty without agent snapshots)."""
+        try:
+            frame = self.store.query(
+                "SELECT DISTINCT step FROM agents WHERE run_key = ? ORDER BY step", [run_key]
+            )
+        except ScenarioError:
+            return []  # no snapshot table: the batch ran without --snapshot-every
+        return [int(s) for s in frame["step"]]
+
+    def snapshot(self, run_key: str, step: int, *, max_users: int = MAX_SNAPSHOT_USERS) -> pd.DataFrame:
+        """The stored users of one run at one step; above `max_users`, every k-th user (by index)."""
+        frame = self.store.query(
+            'SELECT * FROM agents WHERE run_key = ? AND step = ? ORDER BY "user"', [run_key, step]
+        )
+        if len(frame) > max_users:
+            frame = frame.iloc[:: -(-len(frame) // max_users)]
+        return frame.reset_index(drop=True)
 
 
 def open_runs(path: str | Path) -> StoredRuns:

@@ -16,7 +16,7 @@ import solara
 
 from sociosim.errors import ScenarioError
 from sociosim.model.measures import measure_doc
-from sociosim.viz.charts import PANELS, series_spec, y_extent
+from sociosim.viz.charts import PANELS, series_spec, snapshot_spec, y_extent
 from sociosim.viz.replay import StoredRuns, open_runs
 
 NONE = "(none)"
@@ -145,6 +145,7 @@ def ReplayRuns(runs: StoredRuns) -> None:
             + f", replicate {chosen[name]['replicate']} (run {key})",
             style={"font-size": "12px"},
         )
+    UserSnapshots(runs, keys, k)
     for panel, spec in PANELS.items():
         domain = y_extent(list(frames.values()), panel)
         with solara.Row(gap="12px", style={"flex-wrap": "wrap"}, classes=[f"sociosim-replay-{panel}"]):
@@ -158,6 +159,47 @@ def ReplayRuns(runs: StoredRuns) -> None:
                 ):
                     solara.widgets.VegaLite.element(spec=chart)
     solara.HTML(tag="div", unsafe_innerHTML=step_table_html(frames, k))
+
+
+@solara.component
+def UserSnapshots(runs: StoredRuns, keys: dict[str, str | None], step: int) -> None:
+    """Each run's stored users at the last snapshot at or before `step`, on shared axes."""
+    stored = solara.use_memo(
+        lambda: {n: runs.snapshot_steps(k) for n, k in keys.items() if k}, [tuple(keys.items())]
+    )
+    at = {n: max((s for s in steps if s <= step), default=None) for n, steps in stored.items()}
+    users = solara.use_memo(
+        lambda: {n: runs.snapshot(keys[n], s) for n, s in at.items() if s is not None}, [tuple(keys.items()), tuple(at.items())]
+    )  # fmt: skip
+    if not any(stored.values()):
+        solara.Text(
+            "No user snapshots are stored for these runs (run the batch with --snapshot-every K to see users here).",
+            style={"font-size": "12px", "color": "#555"},
+        )
+        return
+    columns = [c for c in ("value_0", "value_1") if users and all(c in f for f in users.values())]
+    domain = {
+        c: [min(float(f[c].min()) for f in users.values()), max(float(f[c].max()) for f in users.values())]
+        for c in columns
+    }
+    with solara.Row(gap="12px", style={"flex-wrap": "wrap"}):
+        for name, steps in stored.items():
+            with solara.Column(
+                style={"flex": "1 1 380px"}, classes=["sociosim-chart", f"sociosim-replay-users-{name}"]
+            ):
+                if name not in users:
+                    solara.Text(
+                        f"Run {name}: the first stored snapshot is at step {steps[0]}"
+                        if steps
+                        else f"Run {name}: no snapshots stored"
+                    )
+                    continue
+                caption = (
+                    f"Users at step {at[name]} (run {name}; stored at steps {', '.join(map(str, steps))})"
+                )
+                solara.Text(caption, style={"font-size": "12px"})
+                spec = snapshot_spec(users[name], title=caption, domain=domain)
+                solara.widgets.VegaLite.element(spec=spec)
 
 
 def _load(store: str) -> StoredRuns | str:

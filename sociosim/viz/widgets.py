@@ -72,6 +72,8 @@ def ParamControl(
             )
         _widget(name, value, accept, max_users, design)
         hint = f"allowed {control.range_text()}"
+        if name == "n_users":
+            hint += f", at most {max_users:,} on this page"
         if design is not None:
             hint += f"; {design_text(design)}"
         solara.Text(hint, style={"font-size": "11px", "color": "#666"})

@@ -96,9 +96,10 @@ def test_live_page_offers_the_studied_factor_and_reset_applies_it(start_server, 
     assert page.locator("h2").bounding_box()["y"] < title_before - 300
 
     ARTIFACTS.mkdir(exist_ok=True)
-    page.evaluate("window.scrollTo(0, 0)")
-    time.sleep(1.0)
-    page.screenshot(path=str(ARTIFACTS / "viz_page.png"), full_page=True)
+    page.locator("h2").scroll_into_view_if_needed()
+    page.set_viewport_size({"width": 1500, "height": 3000})  # the main column scrolls, not the document
+    time.sleep(1.5)
+    page.screenshot(path=str(ARTIFACTS / "viz_page.png"))
     assert errors == [], errors
 
 
@@ -124,12 +125,18 @@ def test_more_parameters_reach_any_other_parameter(start_server, chromium):
 
 @pytest.fixture(scope="module")
 def stored_batch(tmp_path_factory) -> Path:
-    """A small stored sweep of the sycophancy scenario (10 design points, 2 replicates, 12 steps)."""
+    """A small stored sweep of the sycophancy scenario (10 design points, 2 replicates, 12 steps, users every 4)."""
     from sociosim.batch.execute import run_batch
 
     store = tmp_path_factory.mktemp("replay") / "store"
     result = run_batch(
-        "sycophancy", steps=12, replications=2, store=store, overrides={"n_users": 200}, progress=False
+        "sycophancy",
+        steps=12,
+        replications=2,
+        store=store,
+        overrides={"n_users": 200},
+        agent_snapshot_every=4,
+        progress=False,
     )
     assert result.n_failed == 0
     return store
@@ -166,8 +173,13 @@ def test_replay_scrubs_a_stored_run_and_compares_two(start_server, chromium, sto
         "WHERE r.point = 3 AND r.replicate = 0 AND m.step = 7"
     )
     for measure in ("gap", "sycophancy"):
-        shown = page.inner_text(f".sociosim-replay-value[data-run='A'][data-measure='{measure}']")
-        assert shown == f"{stored[measure].iloc[0]:.4f}", measure
+        cell = f".sociosim-replay-value[data-run='A'][data-measure='{measure}']"
+        wait_text(page, cell, f"{stored[measure].iloc[0]:.4f}")  # the stored value at step 7
+        assert page.inner_text(cell) == f"{stored[measure].iloc[0]:.4f}", measure
+
+    # the stored users at the last snapshot at or before the step
+    wait_text(page, ".sociosim-replay-users-A", "Users at step 4")
+    page.wait_for_selector(".sociosim-replay-users-A canvas")
 
     select_option(page, ".sociosim-pick-B", "scenario", "sycophancy")
     select_option(page, ".sociosim-pick-B", "design point", "point 8: flattery_bias 1.5, beta 2.0")
@@ -179,7 +191,8 @@ def test_replay_scrubs_a_stored_run_and_compares_two(start_server, chromium, sto
     b_box = page.locator(".sociosim-replay-chart-B").first.bounding_box()
     assert abs(a_box["y"] - b_box["y"]) < 5 and b_box["x"] > a_box["x"]  # side by side
     assert page.locator(".sociosim-replay-value[data-run='B'][data-measure='gap']").count() == 1
-    time.sleep(1.0)
+    page.set_viewport_size({"width": 1500, "height": 2400})
+    time.sleep(1.5)
     ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "viz_replay.png"), full_page=True)
+    page.screenshot(path=str(ARTIFACTS / "viz_replay.png"))
     assert errors == [], errors

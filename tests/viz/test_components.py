@@ -184,3 +184,29 @@ def test_policy_points_grow_where_the_policy_concentrates():
     expected = np.sort(np.clip(6.0 * model.policy * len(model.policy), 0.0, 700.0))
     assert np.allclose(sizes, expected)
     assert sizes.max() > 5 * 6.0
+
+
+def test_replay_shows_stored_users_at_the_last_snapshot_before_the_step(tmp_path):
+    from sociosim.batch.execute import run_batch
+    from sociosim.viz.replay import open_runs
+    from sociosim.viz.replay_page import UserSnapshots
+
+    store = tmp_path / "store"
+    run_batch(
+        "baseline",
+        steps=6,
+        replications=1,
+        store=store,
+        overrides={"n_users": 1500},
+        agent_snapshot_every=3,
+        progress=False,
+    )
+    runs = open_runs(store)
+    key = runs.run_key(runs.scenarios()[0], 0, 0)
+    assert runs.snapshot_steps(key) == [3, 6]
+    users = runs.snapshot(key, 3)
+    assert len(users) == 750 and users["step"].eq(3).all()  # every second of 1,500 users
+    _, rc = solara.render(UserSnapshots(runs, {"A": key}, 5), handle_error=False)
+    chart = rc.find(solara.widgets.VegaLite).widget.spec
+    assert chart["title"].startswith("Users at step 3")
+    assert len(chart["data"]["values"]) == 750
