@@ -39,6 +39,32 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+CPU_SHARES: dict[int, tuple[float, float]] = {}  # users -> (server, browser) CPU seconds per second
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU seconds used so far by a process and its children."""
+    import psutil
+
+    process = psutil.Process(pid)
+    total = 0.0
+    for p in [process, *process.children(recursive=True)]:
+        times = p.cpu_times()
+        total += times.user + times.system
+    return total
+
+
+def browser_cpu_seconds() -> float:
+    """CPU seconds used so far by the Chromium processes this benchmark started."""
+    import psutil
+
+    return sum(
+        p.cpu_times().user + p.cpu_times().system
+        for p in psutil.Process().children(recursive=True)
+        if "chrom" in p.name().lower()
+    )
+
+
 def browser_rate(users: int, seconds: float) -> tuple[float, int]:
     """Steps per second the page shows while playing at `users` users, and the steps counted."""
     from playwright.sync_api import sync_playwright
@@ -76,9 +102,12 @@ def browser_rate(users: int, seconds: float) -> tuple[float, int]:
             time.sleep(3.0)  # warm up (first frames build the figures)
             start_step = int(page.inner_text(".sociosim-step").split()[1])
             start = time.monotonic()
+            cpu_before = cpu_seconds(server.pid), browser_cpu_seconds()
             time.sleep(seconds)
             end_step = int(page.inner_text(".sociosim-step").split()[1])
             elapsed = time.monotonic() - start
+            cpu_after = cpu_seconds(server.pid), browser_cpu_seconds()
+            CPU_SHARES[users] = tuple((a - b) / elapsed for a, b in zip(cpu_after, cpu_before, strict=True))
             page.get_by_role("button", name="⏸ Pause").click()
             browser.close()
         return (end_step - start_step) / elapsed, end_step - start_step
@@ -143,12 +172,16 @@ def main() -> None:
     lines = [f"# Browser view frame rate ({os.cpu_count()} cores, load average {load[0]:.1f} at start)", ""]
     if not args.no_browser:
         lines += [
-            "| users | steps shown per second while playing (Chromium) | steps counted |",
-            "|---|---|---|",
+            "| users | steps shown per second while playing (Chromium) | steps counted "
+            "| server CPU s per s | Chromium CPU s per s |",
+            "|---|---|---|---|---|",
         ]
         for users in args.users:
             rate, counted = browser_rate(users, args.seconds)
-            lines.append(f"| {users:,} | {rate:.2f} | {counted} in {args.seconds:g} s |")
+            server_cpu, browser_cpu = CPU_SHARES[users]
+            lines.append(
+                f"| {users:,} | {rate:.2f} | {counted} in {args.seconds:g} s | {server_cpu:.2f} | {browser_cpu:.2f} |"
+            )
             print(lines[-1], flush=True)
         lines.append("")
     for users in args.users:
