@@ -20,6 +20,7 @@ CULTURE_COLOURS = (
     "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
 )  # fmt: skip
 WIDTH, HEIGHT = "container", 210
+MAX_POINTS = 400  # steps per line sent to the browser; longer runs are thinned evenly (last step kept)
 
 
 def culture_colour(c: int) -> str:
@@ -103,6 +104,14 @@ def y_extent(frames: list[pd.DataFrame], panel: str) -> tuple[float, float] | No
     return lo - pad, hi + pad
 
 
+def thinned(frame: pd.DataFrame, limit: int = MAX_POINTS) -> pd.DataFrame:
+    """At most `limit` rows, evenly spaced, always with the first and the last (a frame's cost stays flat)."""
+    if len(frame) <= limit:
+        return frame
+    keep = sorted({*range(0, len(frame), -(-len(frame) // (limit - 1))), len(frame) - 1})
+    return frame.iloc[keep]
+
+
 def series_spec(
     frame: pd.DataFrame,
     panel: str,
@@ -121,6 +130,7 @@ def series_spec(
     """
     lines = tuple(panel_lines(panel, frame.columns, dominant))
     columns = [c for c, _, _ in lines]
+    frame = thinned(frame)
     labels = {c: label for c, label, _ in lines}
     long = frame[["step", *columns]].melt("step", var_name="column", value_name="value").dropna()
     long["measure"] = long["column"].map(labels)

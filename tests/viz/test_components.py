@@ -210,3 +210,14 @@ def test_replay_shows_stored_users_at_the_last_snapshot_before_the_step(tmp_path
     chart = rc.find(solara.widgets.VegaLite).widget.spec
     assert chart["title"].startswith("Users at step 3")
     assert len(chart["data"]["values"]) == 750
+
+
+def test_long_runs_send_a_bounded_number_of_points_per_line():
+    import pandas as pd
+
+    from sociosim.viz.charts import MAX_POINTS
+
+    frame = pd.DataFrame({"step": range(5000), "proxy": range(5000), "true_utility": 0.0, "gap": 1.0})
+    rows = chart_values(series_spec(frame, "goodhart"))
+    proxy = [r for r in rows if r["measure"].startswith("proxy")]
+    assert len(proxy) <= MAX_POINTS and proxy[0]["step"] == 0 and proxy[-1]["step"] == 4999
