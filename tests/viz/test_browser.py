@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from sociosim.config.params import ModelParams
+
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 UI_TIMEOUT_MS = 60_000
 
@@ -62,6 +64,11 @@ def test_live_page_offers_the_studied_factor_and_reset_applies_it(start_server, 
     assert label_of(page, "flattery_bias") == "flattery_bias = 1.5"
     assert "the design runs 0, 1.5" in page.inner_text(".sociosim-param-flattery_bias")
     assert label_of(page, "beta") == "beta = 1"
+    # the schema's description is the tooltip
+    page.hover(".sociosim-param-flattery_bias .sociosim-control-label")
+    page.wait_for_selector(".v-tooltip__content.menuable__content__active")
+    tooltip = page.inner_text(".v-tooltip__content.menuable__content__active")
+    assert tooltip == ModelParams.model_fields["flattery_bias"].description
     body = page.inner_text("body")
     assert "Use Threads" not in body and "PAGE 0" not in body.upper() and "Time:" not in body
 
