@@ -181,17 +181,41 @@ def viz(
         str, typer.Option(help="Address to listen on (default: this machine only).")
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8765,
+    max_users: Annotated[
+        int, typer.Option("--max-users", help="Largest user count the page accepts.")
+    ] = 20_000,
+    idle_timeout: Annotated[
+        str,
+        typer.Option(
+            "--idle-timeout",
+            help="Drop a page session (and free its model) this long after its browser left: 90s, 30m, 2h.",
+        ),
+    ] = "30m",
+    store: Annotated[
+        Path | None, typer.Option(help="A results store written by `sociosim batch`, to replay its runs.")
+    ] = None,
     dev: Annotated[
         bool, typer.Option("--dev", help="Solara development mode (reloads on code changes).")
     ] = False,
 ) -> None:
-    """Watch a simulation in the browser (Mesa SolaraViz page)."""
-    from sociosim.viz.serve import serve
+    """Watch a simulation in the browser, or replay and compare stored runs (--store)."""
+    from sociosim.viz.serve import ServeProblem, serve
 
     try:
-        code = serve(scenario, host=host, port=port, production=not dev)
+        code = serve(
+            scenario,
+            host=host,
+            port=port,
+            production=not dev,
+            max_users=max_users,
+            idle_timeout=idle_timeout,
+            store=store,
+        )
     except ScenarioError as exc:
         fail(str(exc))
+    except ServeProblem as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=1) from None
     raise typer.Exit(code=code)
 
 
