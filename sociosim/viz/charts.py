@@ -125,9 +125,33 @@ def series_spec(
 ) -> dict[str, Any]:
     """The Vega-Lite spec of one panel: its measures against the step, interventions as rules.
 
-    `marker` draws a vertical line at that step (the replay's current step). The chart's
-    structure is built by Altair once per shape and cached; each frame only fills in data.
+    `marker` draws a vertical line at that step (the replay's current step).
     """
+    template, datasets = series_parts(
+        frame,
+        panel,
+        events=events,
+        dominant=dominant,
+        x_max=x_max,
+        y_domain=y_domain,
+        marker=marker,
+        title=title,
+    )
+    return {**template, "datasets": datasets}
+
+
+def series_parts(
+    frame: pd.DataFrame,
+    panel: str,
+    *,
+    events: list[dict[str, Any]] | None = None,
+    dominant: int | None = None,
+    x_max: float | None = None,
+    y_domain: tuple[float, float] | None = None,
+    marker: int | None = None,
+    title: str | None = None,
+) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]]]:
+    """A panel's spec without data (built by Altair once per shape, then the same object) and its data sets."""
     lines = tuple(panel_lines(panel, frame.columns, dominant))
     columns = [c for c, _, _ in lines]
     frame = thinned(frame)
@@ -141,13 +165,14 @@ def series_spec(
     ]
     y = tuple(y_domain) if y_domain else None
     template = _template(panel, lines, x_max, y, title, bool(rules), marker is not None)
-    out = dict(template)
-    out["datasets"] = {"series": long[["step", "measure", "value", "dashed"]].to_dict("records")}
+    datasets: dict[str, list[dict[str, Any]]] = {
+        "series": long[["step", "measure", "value", "dashed"]].to_dict("records")
+    }
     if rules:
-        out["datasets"]["events"] = rules
+        datasets["events"] = rules
     if marker is not None:
-        out["datasets"]["marker"] = [{"step": marker}]
-    return out
+        datasets["marker"] = [{"step": marker}]
+    return template, datasets
 
 
 @functools.lru_cache(maxsize=256)

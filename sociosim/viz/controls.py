@@ -168,9 +168,3 @@ class VizModel(AlignmentModel):
         self.initial_measures = dict(self.measures)  # step 0, so the live plots start at the start
         self.seed_value = seed_value
         self.viz_problem = "; ".join(problems) or None
-
-
-def differences(params: ModelParams, base: ModelParams) -> dict[str, Any]:
-    """The parameters of `params` that differ from `base`, by name (what the user changed)."""
-    a, b = params.model_dump(), base.model_dump()
-    return {k: v for k, v in a.items() if v != b[k]}

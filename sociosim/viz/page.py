@@ -23,7 +23,7 @@ from sociosim.config.scenario import library, load_scenario
 from sociosim.errors import ScenarioError
 from sociosim.model.measures import measure_doc
 from sociosim.model.model import AlignmentModel
-from sociosim.viz.charts import PANELS, series_spec
+from sociosim.viz.charts import PANELS, series_parts
 from sociosim.viz.controls import (
     DEFAULTS_NAME,
     STORE_ENV,
@@ -47,6 +47,7 @@ from sociosim.viz.panels import (
 from sociosim.viz.replay_page import ReplayView
 from sociosim.viz.schema import CONTROLS
 from sociosim.viz.sessions import report_after_close, track
+from sociosim.viz.vega import VegaChart
 from sociosim.viz.widgets import ParamControl, value_text
 
 LIVE, REPLAY = "Live run", "Replay stored runs"
@@ -184,12 +185,12 @@ def ImagePanel(model: AlignmentModel, which: str, version: Any, caption: str) ->
 
 
 @solara.component
-def SeriesPanel(spec: dict[str, Any], caption: str, name: str) -> None:
-    """One time series, drawn by the browser from the numbers in `spec`."""
+def SeriesPanel(spec: dict[str, Any], datasets: dict[str, Any], caption: str, name: str) -> None:
+    """One time series, drawn by the browser; after the first frame only `datasets` travel."""
     with solara.Column(
         gap="2px", classes=["sociosim-chart", f"sociosim-chart-{name}"], style={"flex": "1 1 420px"}
     ):
-        solara.widgets.VegaLite.element(spec=spec)
+        VegaChart.element(spec=spec, datasets=datasets)
         solara.Text(caption, style={"font-size": "12px", "color": "#555"})
 
 
@@ -235,8 +236,8 @@ def Dashboard(
         )  # fmt: skip
     with solara.Row(style={"flex-wrap": "wrap"}, gap="12px"):
         for panel, spec in PANELS.items():
-            chart = series_spec(frame, panel, events=events, dominant=model.cultures.dominant)
-            SeriesPanel(chart, spec.caption, panel)
+            template, datasets = series_parts(frame, panel, events=events, dominant=model.cultures.dominant)
+            SeriesPanel(template, datasets, spec.caption, panel)
     solara.HTML(tag="h3", unsafe_innerHTML="What the numbers mean (hover a row)")
     solara.HTML(tag="div", unsafe_innerHTML=measures_table_html(measures))
 

@@ -16,8 +16,9 @@ import solara
 
 from sociosim.errors import ScenarioError
 from sociosim.model.measures import measure_doc
-from sociosim.viz.charts import PANELS, series_spec, snapshot_spec, y_extent
+from sociosim.viz.charts import PANELS, series_parts, snapshot_spec, y_extent
 from sociosim.viz.replay import StoredRuns, open_runs
+from sociosim.viz.vega import VegaChart
 
 NONE = "(none)"
 
@@ -150,14 +151,14 @@ def ReplayRuns(runs: StoredRuns) -> None:
         domain = y_extent(list(frames.values()), panel)
         with solara.Row(gap="12px", style={"flex-wrap": "wrap"}, classes=[f"sociosim-replay-{panel}"]):
             for name, frame in frames.items():
-                chart = series_spec(
+                template, datasets = series_parts(
                     frame, panel, events=events.get(name), x_max=hi, y_domain=domain, marker=k,
                     title=f"{spec.title} (run {name})",
                 )  # fmt: skip
                 with solara.Column(
                     style={"flex": "1 1 380px"}, classes=["sociosim-chart", f"sociosim-replay-chart-{name}"]
                 ):
-                    solara.widgets.VegaLite.element(spec=chart)
+                    VegaChart.element(spec=template, datasets=datasets)
     solara.HTML(tag="div", unsafe_innerHTML=step_table_html(frames, k))
 
 
@@ -199,7 +200,7 @@ def UserSnapshots(runs: StoredRuns, keys: dict[str, str | None], step: int) -> N
                 )
                 solara.Text(caption, style={"font-size": "12px"})
                 spec = snapshot_spec(users[name], title=caption, domain=domain)
-                solara.widgets.VegaLite.element(spec=spec)
+                VegaChart.element(spec=spec, datasets={})
 
 
 def _load(store: str) -> StoredRuns | str:

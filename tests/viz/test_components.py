@@ -14,6 +14,7 @@ from sociosim.viz.controls import VizModel, scenario_view
 from sociosim.viz.layout import layout_for
 from sociosim.viz.page import Dashboard, Header, ImagePanel, LiveRun, Page, measures_table_html
 from sociosim.viz.panels import policy_figure, policy_state, results_of, society_figure
+from sociosim.viz.vega import VegaChart
 from sociosim.viz.widgets import ParamControl
 
 SMALL = {"n_users": 300}
@@ -154,9 +155,17 @@ def test_every_panel_of_the_dashboard_renders():
     model = VizModel(n_regulators=1, audit_gap_threshold=0.0, **SMALL)
     for _ in range(10):
         model.step()
-    _, rc = solara.render(Dashboard(model, scenario_view("defaults"), model.steps), handle_error=False)
+    force_step = solara.reactive(0)
+    _, rc = solara.render(Dashboard(model, scenario_view("defaults"), force_step), handle_error=False)
     assert not rc.find(v.Alert, type="error").widgets
-    assert len(rc.find(solara.widgets.VegaLite).widgets) == len(PANELS)
+    charts = rc.find(VegaChart).widgets
+    assert len(charts) == len(PANELS)
+    changed: list[str] = []
+    charts[0].observe(lambda change: changed.append(change["name"]), names=["spec", "datasets"])
+    model.step()
+    force_step.value += 1
+    assert rc.find(VegaChart).widgets[0] is charts[0]
+    assert changed == ["datasets"]  # a new step sends the data, not the chart's shape again
     assert len(rc.find(widgets.Image).widgets) == 2
 
 
@@ -207,7 +216,7 @@ def test_replay_shows_stored_users_at_the_last_snapshot_before_the_step(tmp_path
     users = runs.snapshot(key, 3)
     assert len(users) == 750 and users["step"].eq(3).all()  # every second of 1,500 users
     _, rc = solara.render(UserSnapshots(runs, {"A": key}, 5), handle_error=False)
-    chart = rc.find(solara.widgets.VegaLite).widget.spec
+    chart = rc.find(VegaChart).widget.spec
     assert chart["title"].startswith("Users at step 3")
     assert len(chart["data"]["values"]) == 750
 
