@@ -61,10 +61,16 @@ PANELS: dict[str, Panel] = {
     ),
     "trust": Panel(
         "Trust vs reliability",
-        (("trust_mean", "users' mean trust"), ("reliability", "real reliability"), ("overtrust", "overtrust = trust − reliability")),
+        (("trust_mean", "users' mean trust"), ("reliability", "real reliability"), ("overtrust", "overtrust = trust − calibrated trust")),
         "share (0–1)",
-        "Users' trust against how often the model really succeeds; overtrust above 0 is misplaced trust.",
+        "Users' trust against how often the model really succeeds; overtrust (trust beyond what the real outcomes warrant) above 0 is misplaced trust.",
         dashed=("overtrust",),
+    ),
+    "labs": Panel(
+        "Competing labs: share of users' queries",
+        (),
+        "share of queries",
+        "Each lab's share of the users' queries (only with several labs): a rising line is a lab winning users.",
     ),
     "flattery": Panel(
         "Sycophancy and human-like persona",
@@ -87,6 +93,11 @@ def panel_lines(panel: str, columns: Any, dominant: int | None = None) -> list[t
             for n in names
         ]  # fmt: skip
     palette = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728")
+    if panel == "labs":
+        shares = sorted(
+            (c for c in columns if c.startswith("share_") and c[6:].isdigit()), key=lambda c: int(c[6:])
+        )
+        return [(n, f"lab {n[6:]}", palette[int(n[6:]) % len(palette)]) for n in shares]
     return [(n, label, palette[k]) for k, (n, label) in enumerate(PANELS[panel].lines) if n in columns]
 
 

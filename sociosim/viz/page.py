@@ -23,7 +23,7 @@ from sociosim.config.scenario import library, load_scenario
 from sociosim.errors import ScenarioError
 from sociosim.model.measures import measure_doc
 from sociosim.model.model import AlignmentModel
-from sociosim.viz.charts import PANELS, series_parts
+from sociosim.viz.charts import PANELS, panel_lines, series_parts
 from sociosim.viz.controls import (
     DEFAULTS_NAME,
     STORE_ENV,
@@ -236,6 +236,8 @@ def Dashboard(
         )  # fmt: skip
     with solara.Row(style={"flex-wrap": "wrap"}, gap="12px"):
         for panel, spec in PANELS.items():
+            if not panel_lines(panel, frame.columns):
+                continue  # e.g. the labs panel of a single-lab run
             template, datasets = series_parts(frame, panel, events=events, dominant=model.cultures.dominant)
             SeriesPanel(template, datasets, spec.caption, panel)
     solara.HTML(tag="h3", unsafe_innerHTML="What the numbers mean (hover a row)")

@@ -16,7 +16,7 @@ import solara
 
 from sociosim.errors import ScenarioError
 from sociosim.model.measures import measure_doc
-from sociosim.viz.charts import PANELS, series_parts, snapshot_spec, y_extent
+from sociosim.viz.charts import PANELS, panel_lines, series_parts, snapshot_spec, y_extent
 from sociosim.viz.replay import StoredRuns, open_runs
 from sociosim.viz.vega import VegaChart
 
@@ -148,6 +148,8 @@ def ReplayRuns(runs: StoredRuns) -> None:
         )
     UserSnapshots(runs, keys, k)
     for panel, spec in PANELS.items():
+        if not any(panel_lines(panel, frame.columns) for frame in frames.values()):
+            continue  # e.g. the labs panel of single-lab runs
         domain = y_extent(list(frames.values()), panel)
         with solara.Row(gap="12px", style={"flex-wrap": "wrap"}, classes=[f"sociosim-replay-{panel}"]):
             for name, frame in frames.items():

@@ -159,7 +159,7 @@ def test_every_panel_of_the_dashboard_renders():
     _, rc = solara.render(Dashboard(model, scenario_view("defaults"), force_step), handle_error=False)
     assert not rc.find(v.Alert, type="error").widgets
     charts = rc.find(VegaChart).widgets
-    assert len(charts) == len(PANELS)
+    assert len(charts) == len(PANELS) - 1  # every panel but the labs panel (one lab)
     changed: list[str] = []
     charts[0].observe(lambda change: changed.append(change["name"]), names=["spec", "datasets"])
     model.step()
@@ -230,3 +230,13 @@ def test_long_runs_send_a_bounded_number_of_points_per_line():
     rows = chart_values(series_spec(frame, "goodhart"))
     proxy = [r for r in rows if r["measure"].startswith("proxy")]
     assert len(proxy) <= MAX_POINTS and proxy[0]["step"] == 0 and proxy[-1]["step"] == 4999
+
+
+def test_with_several_labs_the_dashboard_adds_a_market_share_panel():
+    model = VizModel(n_labs=2, **SMALL)
+    model.step()
+    _, rc = solara.render(Dashboard(model, scenario_view("defaults"), solara.reactive(0)), handle_error=False)
+    charts = rc.find(VegaChart).widgets
+    assert len(charts) == len(PANELS)
+    labels = {r["measure"] for chart in charts for r in chart.datasets.get("series", [])}
+    assert {"lab 0", "lab 1"} <= labels
