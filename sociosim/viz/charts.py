@@ -72,6 +72,12 @@ PANELS: dict[str, Panel] = {
         "share of queries",
         "Each lab's share of the users' queries (only with several labs): a rising line is a lab winning users.",
     ),
+    "lab_utility": Panel(
+        "Competing labs: what each lab's answers are worth",
+        (),
+        "true utility vs base model",
+        "True utility of each lab's policy (only with several labs): the lab users flock to need not be the one that serves them best.",
+    ),
     "flattery": Panel(
         "Sycophancy and human-like persona",
         (("sycophancy", "sycophancy (agrees with user)"), ("anthro", "anthropomorphism (persona)")),
@@ -79,6 +85,10 @@ PANELS: dict[str, Panel] = {
         "How often the model agrees with users regardless of truth, and how human-like it acts.",
     ),
 }  # fmt: skip
+
+
+# panels drawn from per-lab columns (recorded only when several labs compete): panel -> column prefix
+LAB_PANELS = {"labs": "share_", "lab_utility": "true_utility_"}
 
 
 def panel_lines(panel: str, columns: Any, dominant: int | None = None) -> list[tuple[str, str, str]]:
@@ -93,11 +103,12 @@ def panel_lines(panel: str, columns: Any, dominant: int | None = None) -> list[t
             for n in names
         ]  # fmt: skip
     palette = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728")
-    if panel == "labs":
-        shares = sorted(
-            (c for c in columns if c.startswith("share_") and c[6:].isdigit()), key=lambda c: int(c[6:])
+    if panel in LAB_PANELS:  # one line per lab, from the per-lab columns
+        prefix = LAB_PANELS[panel]
+        labs = sorted(
+            int(c[len(prefix) :]) for c in columns if c.startswith(prefix) and c[len(prefix) :].isdigit()
         )
-        return [(n, f"lab {n[6:]}", palette[int(n[6:]) % len(palette)]) for n in shares]
+        return [(f"{prefix}{lab}", f"lab {lab}", palette[lab % len(palette)]) for lab in labs]
     return [(n, label, palette[k]) for k, (n, label) in enumerate(PANELS[panel].lines) if n in columns]
 
 

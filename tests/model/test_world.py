@@ -98,3 +98,19 @@ def test_true_and_perceived_utility_follow_the_formulas():
         true_utility(cat, v, shifted) - true_utility(cat, v, w),
         cat.stance @ v - 2.0 * params.harm_cost * cat.harm,
     )
+
+
+def test_culture_centres_are_spread_apart_when_there_are_more_cultures_than_dimensions():
+    """DESIGN §1 (v2): with C > D the centres are spread on the sphere, so no two nearly coincide."""
+    from sociosim.model.world import culture_centres
+
+    for seed in range(5):
+        centres = culture_centres(5, 3, np.random.default_rng(seed))
+        np.testing.assert_allclose(np.linalg.norm(centres, axis=1), 1.0)
+        cosines = centres @ centres.T - 2 * np.eye(5)
+        assert cosines.max() < 0.2, cosines.max()  # the best spread of 5 on a sphere has angles >= 90 degrees
+        simplex = culture_centres(4, 3, np.random.default_rng(seed))  # C = D + 1: a regular simplex
+        off_diagonal = (simplex @ simplex.T)[~np.eye(4, dtype=bool)]
+        np.testing.assert_allclose(off_diagonal, -1 / 3, atol=1e-3)
+    orthogonal = culture_centres(3, 4, np.random.default_rng(0))
+    np.testing.assert_allclose(orthogonal @ orthogonal.T, np.eye(3), atol=1e-12)

@@ -159,7 +159,7 @@ def test_every_panel_of_the_dashboard_renders():
     _, rc = solara.render(Dashboard(model, scenario_view("defaults"), force_step), handle_error=False)
     assert not rc.find(v.Alert, type="error").widgets
     charts = rc.find(VegaChart).widgets
-    assert len(charts) == len(PANELS) - 1  # every panel but the labs panel (one lab)
+    assert len(charts) == len(PANELS) - 2  # every panel but the two labs panels (one lab)
     changed: list[str] = []
     charts[0].observe(lambda change: changed.append(change["name"]), names=["spec", "datasets"])
     model.step()
