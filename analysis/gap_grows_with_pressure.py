@@ -1,7 +1,7 @@
 """Claim: the alignment gap grows with optimisation pressure, and true utility follows a Goodhart curve.
 
 Murphy's laws (Gaikwad 2025) and Gao et al. (2022): optimising a learned proxy harder
-raises the proxy faster than true utility. Scenario `goodhart_pressure`: beta 0-8 crossed
+raises the proxy faster than true utility. Scenario `goodhart_pressure`: beta 0-16 crossed
 with a heavy (Student-t) or Gaussian tail of the style feature. The claim holds when the
 slope of the gap on beta has a 95 % CI above 0; the Goodhart fits say where utility peaks.
 """

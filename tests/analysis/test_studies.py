@@ -16,7 +16,7 @@ from sociosim.batch.store import open_store
 
 ROOT = Path(__file__).resolve().parents[2]
 STUDIES = {  # script -> (claim title fragment, claim figure, runs in the quick batch)
-    "gap_grows_with_pressure": ("gap grows with optimisation pressure", "claim_goodhart", 12 * 2),
+    "gap_grows_with_pressure": ("gap grows with optimisation pressure", "claim_goodhart", 14 * 2),
     "maps_levers": ("levers reduce the gap but never remove it", "claim_lever_gap", 18 * 2),
     "sycophancy_pressure": ("sycophancy rises with pressure", "claim_sycophancy", 10 * 2),
     "anthropomorphism_trust": ("anthropomorphism buys unearned trust", "claim_trust", 6 * 3),
