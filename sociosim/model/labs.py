@@ -152,12 +152,4 @@ class Lab:
         self.update_policy(beta)
 
 
-def choice_probabilities(trust: np.ndarray, lab_choice: float) -> np.ndarray:
-    """`softmax(lab_choice * T_i.)` per row: how likely each user is to query each lab (rows sum to 1)."""
-    logits = lab_choice * trust
-    logits = logits - logits.max(axis=1, keepdims=True)
-    weights = np.exp(logits)
-    return weights / weights.sum(axis=1, keepdims=True)
-
-
-__all__ = ["Lab", "choice_probabilities", "new_reward_model"]
+__all__ = ["Lab", "new_reward_model"]
