@@ -277,3 +277,31 @@ def error_from_validation(
             return ScenarioError(path, f"is missing; it must be {described}")
         return ScenarioError(path, f"must be {described}, got {_shown(got)}")
     return ScenarioError(path or prefix, message)
+
+
+class PathError(OSError):
+    """An environment error at a path (full disk, read-only file system, no permission, a file
+    where a folder must be): the CLI prints its one line and exits 1.
+
+    An `OSError`, so code that handles file-system errors keeps handling it; `path` is the
+    path the operation was about, `reason` the system's words (`strerror`).
+    """
+
+    def __init__(self, path: Any, reason: str, errno: int | None = None):
+        self.path = one_line(str(path))
+        self.reason = one_line(str(reason))
+        super().__init__(errno, self.reason, self.path)
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason}"
+
+
+def path_error(exc: OSError, path: Any = None) -> PathError:
+    """The one-line `PathError` of an OSError met while working on `path` (default: the error's own file name)."""
+    if isinstance(exc, PathError):
+        return exc
+    where = path if path is not None else (exc.filename if exc.filename is not None else "?")
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    if exc.filename is not None and path is not None and str(exc.filename) != str(path):
+        reason = f"{reason} ({exc.filename})"
+    return PathError(where, reason, exc.errno)

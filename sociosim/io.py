@@ -1,21 +1,33 @@
-"""The one atomic file write every writer uses: a hidden temp file beside the target, fsync, rename.
+"""The one atomic file write every writer uses, and the one signal policy of every command that writes.
 
-A reader never sees half a file, and a crash leaves at most a temp file whose name
-carries the writer's pid (`.<name>.tmp-<pid>-<hex>`), so cleanup can tell dead writers' files.
+Writes: a hidden temp file beside the target, fsync, rename. A reader never sees half a
+file, and a crash leaves at most a temp file whose name carries the writer's pid
+(`.<name>.tmp-<pid>-<hex>`), so cleanup can tell dead writers' files. A file-system error
+(full disk, read-only, no permission, a file where a folder must be) becomes one
+`PathError` naming the path.
+
+Signals: inside `terminate_as_interrupt()` SIGTERM and SIGHUP (what `kill`, `timeout`,
+systemd and SLURM send) unwind like Ctrl-C (`Terminated`, a `KeyboardInterrupt`), so the
+`finally` blocks that commit finished work run; `signals_deferred()` holds SIGINT, SIGTERM
+and SIGHUP while a commit or a swap of files runs, and delivers them after it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import signal
+import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO
+from types import FrameType
+from typing import IO, TYPE_CHECKING, Any
 
-import pandas as pd
+from sociosim.errors import ScenarioError, path_error
 
-from sociosim.errors import ScenarioError
+if TYPE_CHECKING:  # only named in annotations: `sociosim --help` need not import pandas
+    import pandas as pd
 
 FRAME_SUFFIXES = (".parquet", ".csv")
 
@@ -46,17 +58,19 @@ def atomic_write(
 ) -> Path:
     """Call `write(fh)` on a temp file beside `path`, fsync it, then rename it into place."""
     path = Path(path)
-    if make_parents:
-        path.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_path(path)
     try:
+        if make_parents:
+            path.parent.mkdir(parents=True, exist_ok=True)
         with open(tmp, "wb") as fh:
             write(fh)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
+    except OSError as exc:
+        raise path_error(exc, path) from None
     finally:
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(OSError):
             tmp.unlink()
     fsync_dir(path.parent)
     return path
@@ -78,19 +92,101 @@ def write_frame(df: pd.DataFrame, path: str | Path) -> Path:
     suffix = path.suffix.lower()
     if suffix not in FRAME_SUFFIXES:
         raise ScenarioError("out", f"must end in {' or '.join(FRAME_SUFFIXES)}, got {path.name!r}")
-    if path.parent and not path.parent.exists():
+    if path.parent and not path.parent.is_dir():
         raise ScenarioError("out", f"directory {str(path.parent)!r} does not exist")
     if suffix == ".parquet":
         return atomic_write(path, lambda fh: df.to_parquet(fh, index=False, compression="zstd"))
     return atomic_write(path, lambda fh: df.to_csv(fh, index=False))
 
 
+# --- signals -----------------------------------------------------------------------------------
+
+TERMINATING = tuple(s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s)
+HELD = (signal.SIGINT, *TERMINATING)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised like Ctrl-C so that cleanup and commits run; `signum` says which."""
+
+    def __init__(self, signum: int):
+        self.signum = signum
+        super().__init__(f"terminated by {signal.Signals(signum).name}")
+
+
+def _raise_terminated(signum: int, frame: FrameType | None) -> None:
+    raise Terminated(signum)
+
+
+def _in_main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
+@contextlib.contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """While inside, SIGTERM and SIGHUP raise `Terminated` (their default kills with nothing saved).
+
+    A handler someone else installed is left alone; outside the main thread (where Python
+    cannot set handlers) nothing changes.
+    """
+    if not _in_main_thread():
+        yield
+        return
+    previous = {}
+    for signum in TERMINATING:
+        if signal.getsignal(signum) is signal.SIG_DFL:
+            previous[signum] = signal.signal(signum, _raise_terminated)
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+@contextlib.contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Hold SIGINT, SIGTERM and SIGHUP while inside; the first that arrived is acted on at the end.
+
+    For commits and swaps of files that must not stop half-way. On leaving, a held signal
+    is passed to the handler that was in force (raising KeyboardInterrupt or `Terminated`),
+    or, for a default action, re-sent to this process.
+    """
+    if not _in_main_thread():
+        yield
+        return
+    held: list[int] = []
+
+    def hold(signum: int, frame: FrameType | None) -> None:
+        held.append(signum)
+
+    previous: dict[int, Any] = {signum: signal.signal(signum, hold) for signum in HELD}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        if held:
+            _deliver(held[0], previous[held[0]])
+
+
+def _deliver(signum: int, handler: Any) -> None:
+    """Act on a held signal as its handler would have."""
+    if callable(handler):
+        handler(signum, None)
+    elif handler == signal.SIG_DFL:
+        signal.raise_signal(signum)
+
+
 __all__ = [
+    "HELD",
+    "TERMINATING",
+    "Terminated",
     "atomic_write",
     "atomic_write_bytes",
     "atomic_write_text",
     "fsync_dir",
     "fsync_file",
+    "signals_deferred",
     "temp_path",
+    "terminate_as_interrupt",
     "write_frame",
 ]

@@ -5,12 +5,18 @@ a rerun of the same batch skips runs stored ok and retries failed ones. A stored
 counts as done only when the code that made it has this package's source fingerprint;
 runs of other code are re-run beside the old ones (or kept with `reuse_any_code`), and
 the summary says how many.
+
+Interrupts: SIGTERM and SIGHUP unwind like Ctrl-C (`sociosim.io.terminate_as_interrupt`):
+runs that finished, harvested or not, are committed before the batch stops (the commit
+itself holds further signals until it is done), the pool's workers are terminated, and a
+rerun resumes from what is stored.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
@@ -22,7 +28,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from sociosim.batch.executors import open_executor, resolve_kind
+from sociosim.batch.executors import cap_note, check_scheduler, check_workers, open_executor, resolve_kind
 from sociosim.batch.plan import BatchPlan, RunSpec, canonical_json, plan_batch, run_seed, spawn_key_text
 from sociosim.batch.provenance import CodeInfo, code_info
 from sociosim.batch.store import ID_COLUMNS, ResultStore, create_store, open_store
@@ -30,6 +36,7 @@ from sociosim.batch.task import RunOutput, run_chunk, run_one
 from sociosim.config.params import resolve_name
 from sociosim.config.scenario import Scenario
 from sociosim.errors import ScenarioError
+from sociosim.io import signals_deferred, terminate_as_interrupt
 
 TARGET_TASK_SECONDS = 2.0  # chunk short runs so that one task takes about this long
 FLUSH_SECONDS = 15.0  # commit finished runs at least this often (bounds the work a crash loses)
@@ -53,6 +60,7 @@ class BatchResult:
     n_other_code: int = 0  # planned runs the store holds only as made by other code
     other_codes: tuple[str, ...] = ()
     reuse_any_code: bool = False
+    notes: tuple[str, ...] = ()  # one line each, e.g. that a request for workers was capped
 
     def summary(self) -> str:
         """For people: counts, store path and time taken; a second line when the store held other code's runs."""
@@ -72,6 +80,8 @@ class BatchResult:
                     f"\n{self.n_other_code} stored runs were made by other code ({codes}), not this code "
                     f"({self.code}): they were re-run and both are kept (--reuse-any-code would reuse them)"
                 )
+        for note in self.notes:
+            text += f"\n{note}"
         return text
 
 
@@ -167,7 +177,8 @@ class _Buffer:
             runs["git_commit"] = runs["git_commit"].astype("string")
             runs["git_dirty"] = runs["git_dirty"].astype("boolean")
             tables = {k: pd.concat(v, ignore_index=True) if v else None for k, v in self.tables.items()}
-            self.store.commit(runs, tables)
+            with signals_deferred():  # an interrupt lands before or after the commit, never inside
+                self.store.commit(runs, tables)
         self.rows = []
         self.tables = {"measures": [], "events": [], "agents": []}
         self.n_rows = 0
@@ -184,7 +195,7 @@ def run_batch(
     replications: int | None = None,
     steps: int | None = None,
     executor: str | None = None,
-    workers: int | None = None,
+    workers: int | str | None = None,
     scheduler: str | None = None,
     store: str | Path | None = None,
     overrides: dict[str, Any] | None = None,
@@ -199,14 +210,63 @@ def run_batch(
     """Run a scenario over its design and replications on an executor, storing every run as it finishes.
 
     `executor` is 'serial', 'processes' or 'dask' (default: dask if `scheduler` is given,
-    processes if `workers` > 1, else serial). `store` defaults to `results/<scenario name>`.
+    processes if `workers` > 1, else serial). `workers='auto'` (the CLI's default) uses the
+    CPUs this process may use; local executors never start more workers than runs left
+    (the result's `notes` say when a request was capped). `store` defaults to
+    `results/<scenario name>`. SIGTERM and SIGHUP stop a batch as Ctrl-C does: finished runs
+    are committed first (see the module docstring).
     Runs already stored ok are skipped; failed runs are recorded and retried by a rerun.
     `chunk_size` fixes how many runs one task does (default: adapted so a task takes ~2 s).
     A run stored by other code (another source fingerprint) is re-run beside it unless
     `reuse_any_code`; the result counts such runs either way.
     """
+    with terminate_as_interrupt():
+        return _run_batch(
+            scenario,
+            design=design,
+            replications=replications,
+            steps=steps,
+            executor=executor,
+            workers=workers,
+            scheduler=scheduler,
+            store=store,
+            overrides=overrides,
+            agent_snapshot_every=agent_snapshot_every,
+            progress=progress,
+            chunk_size=chunk_size,
+            reuse_any_code=reuse_any_code,
+            run_fn=_run_fn,
+            dask_processes=_dask_processes,
+            flush_seconds=_flush_seconds,
+        )
+
+
+def _run_batch(
+    scenario: str | Path | Scenario | None,
+    *,
+    design: Any,
+    replications: int | None,
+    steps: int | None,
+    executor: str | None,
+    workers: int | str | None,
+    scheduler: str | None,
+    store: str | Path | None,
+    overrides: dict[str, Any] | None,
+    agent_snapshot_every: int,
+    progress: bool,
+    chunk_size: int | None,
+    reuse_any_code: bool,
+    run_fn: Callable[..., Any] | None,
+    dask_processes: bool,
+    flush_seconds: float,
+) -> BatchResult:
+    """`run_batch` with the signal policy in force."""
     started = time.perf_counter()
-    kind = resolve_kind(executor, workers=workers, scheduler=scheduler)
+    check_workers(workers)
+    check_scheduler(scheduler)
+    resolve_kind(executor, workers=workers, scheduler=scheduler, runs=None)  # refuse bad choices first
+    if chunk_size is not None and (isinstance(chunk_size, bool) or not isinstance(chunk_size, int)):
+        raise ScenarioError("chunk_size", f"must be an integer >= 1, got {chunk_size!r}")
     code = code_info()
     plan = plan_batch(
         scenario,
@@ -218,17 +278,23 @@ def run_batch(
         code=code.code,
     )
     if chunk_size is not None and chunk_size < 1:
-        raise ScenarioError("chunk_size", f"must be at least 1, got {chunk_size}")
+        raise ScenarioError("chunk_size", f"must be an integer >= 1, got {chunk_size}")
     results = create_store(store if store is not None else Path("results") / plan.scenario.name)
     results.cleanup()
     results.write_scenario(plan.scenario_hash, plan.scenario, plan.design.salib_problem())
     pending, n_skipped, other = _pending(plan, results.stored_records(), code.code, reuse_any_code)
+    kind = resolve_kind(executor, workers=workers, scheduler=scheduler, runs=len(pending))
+    notes = []
+    if kind != "serial" and scheduler is None:
+        note = cap_note(workers, len(pending))
+        if note:
+            notes.append(note)
     failures: list[dict[str, Any]] = []
     n_done = 0
     label = kind
     if pending:
         with open_executor(
-            kind, workers=workers, scheduler=scheduler, dask_processes=_dask_processes
+            kind, workers=workers, scheduler=scheduler, dask_processes=dask_processes, runs=len(pending)
         ) as info:
             label = info.label
             n_done, failures = _execute(
@@ -238,8 +304,8 @@ def run_batch(
                 info,
                 chunk_size=chunk_size,
                 progress=progress,
-                run_fn=_run_fn,
-                flush_seconds=_flush_seconds,
+                run_fn=run_fn,
+                flush_seconds=flush_seconds,
                 code=code,
             )
     failures_df = pd.DataFrame(
@@ -259,6 +325,7 @@ def run_batch(
         n_other_code=sum(other.values()),
         other_codes=tuple(sorted(other)),
         reuse_any_code=reuse_any_code,
+        notes=tuple(notes),
     )
 
 
@@ -372,10 +439,37 @@ def _execute(
                     record(by_key[out.run_key], out)
             if buffer.due():
                 buffer.flush()
-    finally:
-        buffer.flush()
-        bar.close()
+    except BaseException:
+        # stopped (an interrupt, a signal, a failing commit): keep the runs that did finish
+        _harvest_finished(in_flight, by_key, record)
+        try:
+            buffer.flush()
+        finally:
+            bar.close()
+        if progress:
+            print(
+                f"stopped: the {n_done} runs this batch finished are stored in {store.path}; "
+                "the same command resumes from them",
+                file=sys.stderr,
+            )
+        raise
+    buffer.flush()
+    bar.close()
     return n_done, failures
+
+
+def _harvest_finished(
+    in_flight: dict[Future, list[RunSpec]],
+    by_key: dict[str, RunSpec],
+    record: Callable[[RunSpec, RunOutput], None],
+) -> None:
+    """Record the outputs of tasks that finished but were not yet collected (their runs are done)."""
+    for future in list(in_flight):
+        if future.done() and not future.cancelled() and future.exception() is None:
+            for out in future.result():
+                if out.status == "ok":
+                    record(by_key[out.run_key], out)
+        del in_flight[future]
 
 
 def rerun(
