@@ -11,11 +11,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pydantic import ValidationError
 from threadpoolctl import threadpool_limits
 
+from sociosim.config.limits import check_steps
 from sociosim.config.params import ModelParams
-from sociosim.config.scenario import Scenario, load_scenario
-from sociosim.errors import ScenarioError
+from sociosim.config.scenario import RunSettings, Scenario, load_scenario
+from sociosim.errors import ScenarioError, error_from_validation
 from sociosim.model.model import AlignmentModel
 
 
@@ -37,8 +39,11 @@ def run_model(
     progress: bool = False,
 ) -> RunResult:
     """Build an `AlignmentModel` from validated parameters and run it for `steps` steps."""
-    if not isinstance(steps, int | np.integer) or steps < 1:
+    if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 1:
         raise ScenarioError("steps", f"must be an integer >= 1, got {steps!r}")
+    check_steps(int(steps))
+    if not isinstance(seed, np.random.SeedSequence):
+        seed = _checked_settings(steps=int(steps), seed=seed).seed
     snapshots = []
     iterator = range(1, steps + 1)
     if progress:
@@ -57,6 +62,14 @@ def run_model(
     return RunResult(measures=model.results(), events=model.events_frame(), agents=agents)
 
 
+def _checked_settings(**settings: Any) -> RunSettings:
+    """Steps and seed validated as a scenario's [run] table is (one path for Python, CLI and TOML)."""
+    try:
+        return RunSettings.model_validate(settings)
+    except ValidationError as exc:
+        raise error_from_validation(exc, model=RunSettings) from None
+
+
 def run_scenario(
     scenario: str | Path | Scenario | None = None,
     *,
@@ -68,10 +81,13 @@ def run_scenario(
 ) -> RunResult:
     """Run a scenario (library name, TOML path, `Scenario` or None for defaults) once."""
     loaded = load_scenario(scenario).with_overrides(**overrides)
+    settings = _checked_settings(
+        steps=loaded.run.steps if steps is None else steps, seed=loaded.run.seed if seed is None else seed
+    )
     return run_model(
         loaded.params,
-        steps=loaded.run.steps if steps is None else steps,
-        seed=loaded.run.seed if seed is None else seed,
+        steps=settings.steps,
+        seed=settings.seed,
         agent_snapshot_every=agent_snapshot_every,
         progress=progress,
     )

@@ -34,7 +34,7 @@ from sociosim.batch.provenance import CodeInfo, code_info
 from sociosim.batch.store import ID_COLUMNS, ResultStore, create_store, open_store
 from sociosim.batch.task import RunOutput, run_chunk, run_one
 from sociosim.config.params import resolve_name
-from sociosim.config.scenario import Scenario
+from sociosim.config.scenario import Scenario, check_name
 from sociosim.errors import ScenarioError
 from sociosim.io import signals_deferred, terminate_as_interrupt
 
@@ -279,7 +279,9 @@ def _run_batch(
     )
     if chunk_size is not None and chunk_size < 1:
         raise ScenarioError("chunk_size", f"must be an integer >= 1, got {chunk_size}")
-    results = create_store(store if store is not None else Path("results") / plan.scenario.name)
+    if store is None:  # the name becomes a folder: checked again, a Scenario may have been changed since
+        store = Path("results") / check_name(plan.scenario.name)
+    results = create_store(store)
     results.cleanup()
     results.write_scenario(plan.scenario_hash, plan.scenario, plan.design.salib_problem())
     pending, n_skipped, other = _pending(plan, results.stored_records(), code.code, reuse_any_code)

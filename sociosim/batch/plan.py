@@ -19,6 +19,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from sociosim.batch.design import DesignPlan, column_value, expand_design
+from sociosim.config.limits import check_runs
 from sociosim.config.params import LAB_FIELDS, ModelParams, make_params
 from sociosim.config.scenario import RunSettings, Scenario, as_design, load_scenario
 from sociosim.errors import ScenarioError, error_from_validation
@@ -142,6 +143,7 @@ def _effective_scenario(
     except ValidationError as exc:
         raise error_from_validation(exc, model=RunSettings) from None
     chosen = as_design(design) if design is not None else base.design
+    check_runs(chosen.size() if chosen is not None else 1, settings.replications)  # before any spec is built
     return base.model_copy(update={"run": settings, "design": chosen})
 
 

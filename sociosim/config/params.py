@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from sociosim.config.limits import check_model_sizes, check_nesting
 from sociosim.errors import (
     ScenarioError,
     describe_field,
@@ -464,6 +465,7 @@ class ModelParams(BaseModel):
             raise ValueError(f"visible_features: names must not repeat, got {self.visible_features}")
         if self.mean_degree >= self.n_users:
             raise ValueError(f"mean_degree: must be below n_users ({self.n_users}), got {self.mean_degree}")
+        check_model_sizes(self)  # refuse arrays that would not fit before anything is built
         if self.labs is not None:
             if len(self.labs) != self.n_labs:
                 raise ValueError(
@@ -614,6 +616,8 @@ def make_params(base: ModelParams | dict | None = None, /, **overrides: Any) -> 
     if isinstance(base, ModelParams) and not overrides:
         return base  # already validated, and frozen: safe to share
     data = base.model_dump() if isinstance(base, ModelParams) else dict(base or {})
+    check_nesting(data, "")
+    check_nesting(overrides, "")
     data = {resolve_name(k): v for k, v in data.items()}
     for key, value in overrides.items():
         data[resolve_name(key)] = value

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 import tomllib
 import types
 import typing
@@ -18,8 +19,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from sociosim.config.limits import check_design_size, check_nesting, check_runs, check_steps, design_size
 from sociosim.config.params import ModelParams, make_params, resolve_name
 from sociosim.errors import ScenarioError, error_from_validation, key_text, reject_loose_scalars
 
@@ -28,6 +30,34 @@ SCENARIO_TABLES = ("scenario", "run", "params", "labs", "design")
 
 
 Level = bool | int | float | str  # a value of a design column (a lever name, a beta)
+
+# A scenario name becomes a folder (the default store results/<name>) and part of report
+# folders: one path component of letters, digits, '_', '-' and '.', starting with a letter
+# or digit (so never '', '.', '..', an absolute path or a name with a slash or NUL).
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+_NAME = re.compile(NAME_PATTERN)
+
+
+def name_problem(name: object) -> str | None:
+    """Why `name` cannot be a scenario name (None if it can)."""
+    if isinstance(name, str) and _NAME.fullmatch(name):
+        return None
+    shown = repr(name) if not isinstance(name, str) or len(name) <= 80 else repr(name[:77] + "...")
+    return f"must be 1-64 letters, digits, '_', '-' or '.' starting with a letter or digit ({NAME_PATTERN}), got {shown}"
+
+
+def check_name(name: object, field: str = "scenario.name") -> str:
+    """A scenario name that is safe as one path component, or a ScenarioError naming `field`."""
+    problem = name_problem(name)
+    if problem:
+        raise ScenarioError(field, problem)
+    return str(name)
+
+
+def name_from_stem(stem: str) -> str:
+    """A file's stem made a valid scenario name (other characters become '-'), or 'custom'."""
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", stem).lstrip("-_.")[:64]
+    return slug if _NAME.fullmatch(slug) else "custom"
 
 
 class Claim(BaseModel):
@@ -74,7 +104,9 @@ class ScenarioInfo(BaseModel):
     """What a study is for: its question, what to look at, what it expects (in words and as claims) and why."""
 
     model_config = ConfigDict(extra="forbid")
-    name: str = "custom"
+    name: str = Field(
+        "custom", description=f"The study's name; also its default store folder ({NAME_PATTERN})."
+    )
     title: str = ""
     question: str = ""
     look_at: list[str] = Field(default_factory=list)
@@ -82,12 +114,25 @@ class ScenarioInfo(BaseModel):
     claims: list[Claim] = Field(default_factory=list, description="`expected`, split into checkable claims.")
     sources: list[str] = Field(default_factory=list)
 
+    @field_validator("name", mode="after")
+    @classmethod
+    def _safe_name(cls, name: str) -> str:
+        problem = name_problem(name)
+        if problem:
+            raise ValueError(problem)
+        return name
+
 
 class RunSettings(BaseModel):
     """How long and how often a scenario runs."""
 
     model_config = ConfigDict(extra="forbid")
-    steps: int = Field(200, ge=1, le=10_000_000, description="Steps per run.")
+    steps: int = Field(
+        200,
+        ge=1,
+        le=1_000_000_000,
+        description="Steps per run (above SOCIOSIM_MAX_STEPS, default 10^6, refused).",
+    )
     seed: int = Field(0, ge=0, le=2**63 - 1, description="Root seed of the scenario's runs.")
     replications: int = Field(1, ge=1, le=100_000, description="Runs per design point.")
 
@@ -95,6 +140,14 @@ class RunSettings(BaseModel):
     @classmethod
     def _check_scalar_types(cls, data: Any) -> Any:
         return reject_loose_scalars(cls, data)
+
+    @model_validator(mode="after")
+    def _within_limits(self) -> RunSettings:
+        try:
+            check_steps(self.steps)
+        except ScenarioError as exc:
+            raise ValueError(f"steps: {exc.message}") from None
+        return self
 
 
 class ParameterRange(BaseModel):
@@ -144,7 +197,20 @@ class Design(BaseModel):
                 raise ValueError(f"parameters.{name}: a {self.method} design needs {{min, max}}")
             if isinstance(values, list) and not values:
                 raise ValueError(f"parameters.{name}: needs at least one value")
+        lengths = [len(v) if isinstance(v, list) else 1 for v in self.parameters.values()]
+        try:  # counted from the axes: nothing is expanded before the size is known to fit
+            check_design_size(self.method, self.samples, lengths)
+        except ScenarioError as exc:
+            raise ValueError(f"{exc.field}: {exc.message}") from None
         return self
+
+    def size(self) -> int:
+        """How many points this design expands to."""
+        return design_size(
+            self.method,
+            self.samples,
+            [len(v) if isinstance(v, list) else 1 for v in self.parameters.values()],
+        )
 
 
 class Scenario(BaseModel):
@@ -162,6 +228,11 @@ class Scenario(BaseModel):
         """Each design value (grid) or range end (sampled) must be a valid value of its parameter."""
         if self.design is not None:
             check_design_values(self.design, self.params)
+        points = self.design.size() if self.design is not None else 1
+        try:
+            check_runs(points, self.run.replications)
+        except ScenarioError as exc:
+            raise ValueError(f"run.{exc.field}: {exc.message}") from None
         return self
 
     @property
@@ -283,6 +354,7 @@ def scenario_from_dict(data: dict[str, Any], *, source: str | None = None) -> Sc
     """Validate a parsed scenario document, naming the failing field on error."""
     if not isinstance(data, dict):
         raise ScenarioError("", "a scenario must be a table of tables")
+    check_nesting(data, "")
     for key in data:
         if key not in SCENARIO_TABLES:
             raise ScenarioError(
@@ -357,7 +429,12 @@ def load_scenario(name_or_path: str | Path | None = None) -> Scenario:
         raise ScenarioError("scenario", f"cannot read {path}: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError("scenario", f"{path} is not valid TOML: {exc}") from None
+    except RecursionError:  # tomllib reads nested arrays recursively
+        raise ScenarioError(
+            "scenario",
+            f"{path} nests arrays or tables too deeply to read (a scenario needs at most 3 levels)",
+        ) from None
     scenario = scenario_from_dict(data, source=str(path))
     if scenario.scenario.name == "custom":
-        scenario.scenario.name = path.stem
+        scenario.scenario.name = name_from_stem(path.stem)
     return scenario

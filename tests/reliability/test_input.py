@@ -180,7 +180,7 @@ IMPOSSIBLE = [
     ({"params": {"n_users": 10**30}}, "params.n_users", "[1, 10000000]"),
     ({"params": {"disclosure": "yes"}}, "params.disclosure", "true or false"),
     ({"params": {"beta": True}}, "params.beta", "a number"),
-    ({"run": {"steps": 0}}, "run.steps", "[1, 10000000]"),
+    ({"run": {"steps": 0}}, "run.steps", "[1, 1000000000]"),
     ({"run": {"replications": True}}, "run.replications", "an integer"),
     ({"run": {"stpes": 10}}, "run.stpes", "allowed: steps, seed, replications"),
     ({"paramz": {"beta": 1}}, "paramz", "scenario, run, params, labs, design"),
