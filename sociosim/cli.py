@@ -53,7 +53,10 @@ def parse_sets(items: list[str] | None) -> dict[str, Any]:
         if "=" not in item:
             raise ScenarioError("--set", f"expected NAME=VALUE, got {item!r}")
         name, _, value = item.partition("=")
-        overrides[name.strip()] = parse_value(value.strip())
+        try:
+            overrides[name.strip()] = parse_value(value.strip())
+        except RecursionError:  # tomllib reads nested arrays recursively
+            raise ScenarioError(f"--set {name.strip()}", "value nested too deeply to read") from None
     return overrides
 
 
@@ -285,7 +288,10 @@ def batch(
         int | None, typer.Option(help="Runs per design point (default: the scenario's).")
     ] = None,
     workers: Annotated[
-        int | None, typer.Option(help="Parallel workers (> 1 without --executor: processes).")
+        int | None,
+        typer.Option(
+            help="Parallel workers (default: the CPUs this process may use; never more than the runs left)."
+        ),
     ] = None,
     executor: Annotated[str | None, typer.Option(help="serial, processes or dask.")] = None,
     scheduler: Annotated[
@@ -317,7 +323,7 @@ def batch(
             steps=steps,
             replications=replications,
             executor=executor,
-            workers=workers,
+            workers=workers if workers is not None else "auto",
             scheduler=scheduler,
             store=store,
             overrides=parse_sets(set_),
@@ -354,11 +360,16 @@ def query(
 
 
 def main() -> None:  # pragma: no cover - console entry point
+    from sociosim.errors import path_error
+
     try:
         app()
     except ScenarioError as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(2)
+    except OSError as exc:  # full disk, read-only, permissions, a file where a folder must be
+        typer.echo(f"error: {path_error(exc)}", err=True)
+        sys.exit(1)
 
 
 __all__ = ["app", "main", "parse_sets", "parse_value"]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import threading
 import uuid
@@ -97,6 +98,74 @@ def write_frame(df: pd.DataFrame, path: str | Path) -> Path:
     if suffix == ".parquet":
         return atomic_write(path, lambda fh: df.to_parquet(fh, index=False, compression="zstd"))
     return atomic_write(path, lambda fh: df.to_csv(fh, index=False))
+
+
+# --- a set of files replaced together ----------------------------------------------------------
+
+STAGING_PREFIX = ".staging-"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
+def remove_stale_staging(folder: Path) -> None:
+    """Delete staging folders that writers killed outright (SIGKILL, power loss) left in `folder`."""
+    with contextlib.suppress(OSError):
+        for entry in folder.glob(f"{STAGING_PREFIX}*"):
+            pid_text = entry.name.removeprefix(STAGING_PREFIX).split("-", 1)[0]
+            if pid_text.isdigit() and int(pid_text) != os.getpid() and not _pid_alive(int(pid_text)):
+                shutil.rmtree(entry, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def staged_files(folder: str | Path) -> Iterator[Path]:
+    """A hidden staging folder inside `folder` to write a set of files into; always removed afterwards.
+
+    Creates `folder` (a `PathError` names it if it cannot be) and first clears staging
+    folders of dead writers. Call `swap_in` before leaving to move the files into place.
+    """
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        remove_stale_staging(folder)
+        staging = folder / f"{STAGING_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        staging.mkdir()
+    except OSError as exc:
+        raise path_error(exc, folder) from None
+    try:
+        yield staging
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def swap_in(staging: Path, folder: Path, entries: list[str], pointer: str) -> None:
+    """Move `entries` (files or folders) from `staging` into `folder`, replacing the old ones.
+
+    `pointer` (e.g. report.md) refers to the other entries: the old one is moved away
+    first and the new one moved in last, so at no moment does a `pointer` in `folder` refer
+    to entries of another write. Signals are held while this runs. An entry missing from
+    `staging` is removed from `folder`.
+    """
+    old = staging / ".old"
+    try:
+        with signals_deferred():
+            old.mkdir(exist_ok=True)
+            for name in [pointer, *entries]:
+                if (folder / name).exists() or (folder / name).is_symlink():
+                    os.replace(folder / name, old / name)
+            for name in [*entries, pointer]:
+                if (staging / name).exists():
+                    os.replace(staging / name, folder / name)
+            fsync_dir(folder)
+    except OSError as exc:
+        raise path_error(exc, folder) from None
 
 
 # --- signals -----------------------------------------------------------------------------------
@@ -185,7 +254,10 @@ __all__ = [
     "atomic_write_text",
     "fsync_dir",
     "fsync_file",
+    "remove_stale_staging",
     "signals_deferred",
+    "staged_files",
+    "swap_in",
     "temp_path",
     "terminate_as_interrupt",
     "write_frame",

@@ -8,6 +8,12 @@ data supports (a section whose inputs are missing is skipped and listed as such)
 the figures, and writes `report.html` (figures embedded as base64 PNG, no external CSS,
 JS or fonts: readable offline) and `report.md` (figures linked as files in `figures/`).
 The section builders are in `report_sections.py`, the rendering in `render.py`.
+
+Kill-safe: a report is written whole into a hidden staging folder, then moved into place
+with `report.md` last (`sociosim.io.swap_in`), so a report stopped at any moment leaves
+either the old report or the new one, never a `report.md` beside figures of another
+render; SIGTERM stops it as Ctrl-C does, and the staging folder is removed (one left by a
+SIGKILL is removed by the next report written there).
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ from sociosim.analysis.report_sections import (
 )
 from sociosim.config.scenario import Scenario, load_scenario
 from sociosim.errors import ScenarioError
-from sociosim.io import atomic_write_text
+from sociosim.io import atomic_write_text, staged_files, swap_in, terminate_as_interrupt
 
 
 @dataclass
@@ -296,6 +302,49 @@ def _write_group(
     all_sections: bool = False,
 ) -> ReportResult:
     """The report of one group's rows (`df` holds only them); `other_codes` maps the scenario's other codes to their reports."""
+    with terminate_as_interrupt(), staged_files(out_dir) as staging:
+        return _write_staged(
+            df,
+            store,
+            source,
+            out_dir,
+            staging,
+            group,
+            title=title,
+            baseline=baseline,
+            by=by,
+            last=last,
+            n_boot=n_boot,
+            seed=seed,
+            lead_sections=lead_sections,
+            progress=progress,
+            svg=svg,
+            other_codes=other_codes,
+            all_sections=all_sections,
+        )
+
+
+def _write_staged(
+    df: pd.DataFrame,
+    store: Any,
+    source: Any,
+    out_dir: Path,
+    staging: Path,
+    group: Group,
+    *,
+    title: str | None,
+    baseline: Any,
+    by: str | None,
+    last: int,
+    n_boot: int,
+    seed: int,
+    lead_sections: Sequence[Section],
+    progress: bool,
+    svg: bool,
+    other_codes: dict[str, Path | None] | None,
+    all_sections: bool,
+) -> ReportResult:
+    """Build the report's files in `staging`, then swap them into `out_dir` (report.md last)."""
     df, other_versions = latest_batch(df, store)
     scenario = design = None
     scenario_hash = str(df["scenario_hash"].iloc[0]) if "scenario_hash" in df.columns else None
@@ -319,7 +368,7 @@ def _write_group(
         )
     elif baseline is not None:
         raise ValueError("baseline: needs --by (the column whose level it is)")
-    fig_dir = out_dir / "figures"
+    fig_dir = staging / "figures"
     ctx = Context(df, runs, store, scenario, design, by, baseline, infer_x(runs), fig_dir, last, n_boot, seed)
     ctx.other_versions = other_versions
     ctx.formats = ("png", "svg") if svg else ("png",)
@@ -346,13 +395,13 @@ def _write_group(
     sections.append(section_provenance(ctx, source))
     name = scenario.name if scenario is not None else group.scenario
     title = title or f"sociosim report: {name}"
-    html_path = atomic_write_text(
-        out_dir / "report.html", render_html(title, sections, skipped), make_parents=True
+    atomic_write_text(staging / "report.html", render_html(title, sections, skipped))
+    atomic_write_text(staging / "report.md", render_markdown(title, sections, skipped, staging))
+    swap_in(staging, out_dir, ["report.html", "figures"], pointer="report.md")
+    figures = [out_dir / path.relative_to(staging) for path in ctx.figure_paths]
+    return ReportResult(
+        out_dir / "report.html", out_dir / "report.md", figures, [s.key for s in sections], skipped
     )
-    md_path = atomic_write_text(
-        out_dir / "report.md", render_markdown(title, sections, skipped, out_dir), make_parents=True
-    )
-    return ReportResult(html_path, md_path, ctx.figure_paths, [s.key for s in sections], skipped)
 
 
 __all__ = [

@@ -11,6 +11,7 @@ from pathlib import Path
 from sociosim.config.levers import LEVER_CHANGES, lever_changes
 from sociosim.config.params import ALIASES, ModelParams, describe_parameter
 from sociosim.config.scenario import library, load_scenario
+from sociosim.errors import path_error
 from sociosim.io import atomic_write_text
 
 GROUP_TITLES = {
@@ -164,9 +165,19 @@ def write_reference(path: str | Path) -> Path:
 
 
 def reference_is_current(path: str | Path) -> bool:
-    """Whether the file at `path` holds exactly the Markdown reference the schema gives now."""
+    """Whether the file at `path` holds exactly the Markdown reference the schema gives now.
+
+    Compared as bytes, so a binary or non-UTF-8 file is simply stale; an unreadable one is
+    a `PathError` naming it.
+    """
     target = Path(path)
-    return target.is_file() and target.read_text(encoding="utf-8") == parameter_reference(markdown=True)
+    if not target.is_file():
+        return False
+    try:
+        held = target.read_bytes()
+    except OSError as exc:
+        raise path_error(exc, target) from None
+    return held == parameter_reference(markdown=True).encode("utf-8")
 
 
 def scenario_reference() -> str:

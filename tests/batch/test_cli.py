@@ -91,7 +91,9 @@ def test_batch_with_failures_exits_one(scenario_file, tmp_path, monkeypatch):
         raise RuntimeError("boom")
 
     monkeypatch.setattr(sociosim.batch.task, "_default_run_fn", lambda: broken)
-    result = runner.invoke(app, ["batch", str(scenario_file), "--store", str(tmp_path / "s"), "--quiet"])
+    # one worker: the patch lives in this process (the default would use worker processes)
+    args = ["batch", str(scenario_file), "--store", str(tmp_path / "s"), "--quiet", "--workers", "1"]
+    result = runner.invoke(app, args)
     assert result.exit_code == 1
     assert "4 failed" in result.output and "RuntimeError: boom" in result.output
 
