@@ -7,6 +7,7 @@ imports no other sociosim module: the schema to word a message by is passed in.
 
 from __future__ import annotations
 
+import errno
 import json
 import re
 import types
@@ -287,10 +288,10 @@ class PathError(OSError):
     path the operation was about, `reason` the system's words (`strerror`).
     """
 
-    def __init__(self, path: Any, reason: str, errno: int | None = None):
+    def __init__(self, path: Any, reason: str, code: int | None = None):
         self.path = one_line(str(path))
         self.reason = one_line(str(reason))
-        super().__init__(errno, self.reason, self.path)
+        super().__init__(code, self.reason, self.path)
 
     def __str__(self) -> str:
         return f"{self.path}: {self.reason}"
@@ -302,6 +303,8 @@ def path_error(exc: OSError, path: Any = None) -> PathError:
         return exc
     where = path if path is not None else (exc.filename if exc.filename is not None else "?")
     reason = exc.strerror or str(exc) or type(exc).__name__
-    if exc.filename is not None and path is not None and str(exc.filename) != str(path):
+    if exc.errno == errno.EEXIST and exc.filename is not None:  # mkdir met a file where a folder must be
+        reason = f"{exc.filename} is a file, not a folder"
+    elif exc.filename is not None and path is not None and str(exc.filename) != str(path):
         reason = f"{reason} ({exc.filename})"
     return PathError(where, reason, exc.errno)

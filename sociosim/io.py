@@ -88,16 +88,16 @@ def atomic_write_text(path: str | Path, text: str, *, make_parents: bool = False
 
 
 def write_frame(df: pd.DataFrame, path: str | Path) -> Path:
-    """Write a DataFrame to .parquet (zstd) or .csv atomically; the suffix picks the format."""
+    """Write a DataFrame to .parquet (zstd) or .csv atomically (creating its folder); the suffix picks the format."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in FRAME_SUFFIXES:
         raise ScenarioError("out", f"must end in {' or '.join(FRAME_SUFFIXES)}, got {path.name!r}")
-    if path.parent and not path.parent.is_dir():
-        raise ScenarioError("out", f"directory {str(path.parent)!r} does not exist")
     if suffix == ".parquet":
-        return atomic_write(path, lambda fh: df.to_parquet(fh, index=False, compression="zstd"))
-    return atomic_write(path, lambda fh: df.to_csv(fh, index=False))
+        return atomic_write(
+            path, lambda fh: df.to_parquet(fh, index=False, compression="zstd"), make_parents=True
+        )
+    return atomic_write(path, lambda fh: df.to_csv(fh, index=False), make_parents=True)
 
 
 # --- a set of files replaced together ----------------------------------------------------------
