@@ -125,3 +125,59 @@ def test_a_different_seed_or_steps_is_a_different_batch():
     c = plan_batch(None, design=DESIGN, replications=2, steps=5, overrides={**SMALL, "drift": 0.01})
     assert len({a.scenario_hash, b.scenario_hash, c.scenario_hash}) == 3
     assert not {s.run_key for s in a.specs} & {s.run_key for s in b.specs}
+
+
+# --- how many workers ---------------------------------------------------------------------------
+
+
+def test_default_workers_are_the_cpus_this_process_may_use():
+    import os
+
+    from sociosim.batch.executors import default_workers
+
+    expected = os.process_cpu_count() if hasattr(os, "process_cpu_count") else len(os.sched_getaffinity(0))
+    assert default_workers() == expected
+
+
+def test_workers_are_capped_at_the_runs_left():
+    from sociosim.batch.executors import cap_note, capped_workers, default_workers, resolve_kind
+
+    assert capped_workers(999, 12) == 12
+    assert capped_workers("auto", 1) == 1 and capped_workers(None, 10**6) == default_workers()
+    assert cap_note(999, 12) == "workers: 999 requested, 12 started (one per run left)"
+    assert cap_note(4, 12) is None and cap_note("auto", 1) is None
+    assert resolve_kind(None, workers="auto", scheduler=None, runs=1) == "serial"  # one run: no pool
+
+
+def test_a_request_for_999_workers_starts_one_per_run(tmp_path, monkeypatch):
+    """`--workers 999` with 4 runs starts 4 processes, not 999, and says so in one line."""
+    import concurrent.futures
+
+    started: list[int] = []
+    real = concurrent.futures.ProcessPoolExecutor
+
+    class Counting(real):
+        def __init__(self, max_workers=None, **kwargs):
+            started.append(max_workers)
+            super().__init__(max_workers=max_workers, **kwargs)
+
+    monkeypatch.setattr("sociosim.batch.executors.ProcessPoolExecutor", Counting)
+    result = small_batch(tmp_path, executor="processes", workers=999)
+    assert started == [4] and result.executor == "4 processes"
+    assert result.summary().splitlines()[-1] == "workers: 999 requested, 4 started (one per run left)"
+
+
+def test_a_dask_local_cluster_is_capped_too(tmp_path, monkeypatch):
+    import distributed
+
+    sizes: list[int] = []
+    real = distributed.LocalCluster
+
+    def counting(*args, n_workers=None, **kwargs):
+        sizes.append(n_workers)
+        return real(*args, n_workers=n_workers, **kwargs)
+
+    monkeypatch.setattr(distributed, "LocalCluster", counting)
+    result = small_batch(tmp_path, executor="dask", workers=64, chunk_size=1, _dask_processes=False)
+    assert sizes == [4] and result.n_done == 4
+    assert "64 requested, 4 started" in result.summary()
