@@ -129,16 +129,21 @@ def stale_pages() -> list[Path]:
     return [p for p, text in pages().items() if not p.is_file() or p.read_text(encoding="utf-8") != text]
 
 
+def _shown(path: Path) -> str:
+    """A path as printed: relative to the checkout when inside it."""
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
 def main(argv: list[str]) -> int:
     if "--check" in argv:
         stale = stale_pages()
         for path in stale:
-            print(f"{path.relative_to(ROOT)} is stale: run `python docs/generate.py`", file=sys.stderr)
+            print(f"{_shown(path)} is stale: run `python docs/generate.py`", file=sys.stderr)
         return 1 if stale else 0
     for path, text in pages().items():
         if not path.is_file() or path.read_text(encoding="utf-8") != text:
             path.write_text(text, encoding="utf-8")
-            print(f"wrote {path.relative_to(ROOT)}")
+            print(f"wrote {_shown(path)}")
     return 0
 
 

@@ -196,7 +196,7 @@ def scenarios(
         str, typer.Option("--format", help="text (one line each) or markdown (the full table)")
     ] = "text",
 ) -> None:
-    """List the scenario library, one line each (or as the README's Markdown table)."""
+    """List the scenario library, one line each (or as the Markdown table of the README and the docs)."""
     from sociosim.config.scenario import library, load_scenario
 
     if fmt not in {"text", "markdown"}:
