@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -55,7 +56,7 @@ def measures_page() -> str:
     return "\n".join(lines) + "\n"
 
 
-def _option_row(param) -> str:  # noqa: ANN001 - a click parameter
+def _option_row(param: Any) -> str:
     """One table row for a click option: its flags, what it takes, its default and help."""
     flags = ", ".join(f"`{o}`" for o in [*param.opts, *param.secondary_opts])
     takes = "flag" if getattr(param, "is_flag", False) else param.metavar or param.bare_type()

@@ -29,14 +29,14 @@ def _plain_flags(params: list) -> list:
 class Command(typer.core.TyperCommand):
     """A command whose help lists flags without a type label."""
 
-    def get_params(self, ctx):  # noqa: ANN001, ANN201 - click's signature
+    def get_params(self, ctx: Any) -> list:
         return _plain_flags(super().get_params(ctx))
 
 
 class Group(typer.core.TyperGroup):
     """The top-level group: flags without a type label, and `-h` as well as `--help`."""
 
-    def get_params(self, ctx):  # noqa: ANN001, ANN201 - click's signature
+    def get_params(self, ctx: Any) -> list:
         return _plain_flags(super().get_params(ctx))
 
 
