@@ -79,8 +79,8 @@ def cli_page() -> str:
         "`sociosim --help` (or `-h`) lists the commands and `sociosim COMMAND -h` one command's",
         "options; `sociosim --version` prints the version. An input error prints one line naming",
         "the field and what is allowed and exits with 2; an environment error (a missing",
-        "directory, a taken port) prints one line and exits with 1. Each command's last line",
-        "names the command a user would run next.",
+        "directory, a taken port) prints one line and exits with 1. `run`, `batch`, `report`",
+        "and `scenarios` end with a `next:` line naming the command a user would run next.",
     ]
     for name, command in group.commands.items():
         doc = (command.help or "").strip()
