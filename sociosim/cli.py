@@ -17,7 +17,61 @@ if TYPE_CHECKING:
 
 from sociosim.errors import ScenarioError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+
+def _plain_flags(params: list) -> list:
+    """Give on/off flags an empty metavar, so `--help` shows `--quiet` and not `--quiet <bool>`."""
+    for param in params:
+        if getattr(param, "is_flag", False) and param.metavar is None:
+            param.metavar = ""
+    return params
+
+
+class Command(typer.core.TyperCommand):
+    """A command whose help lists flags without a type label."""
+
+    def get_params(self, ctx: Any) -> list:
+        return _plain_flags(super().get_params(ctx))
+
+
+class Group(typer.core.TyperGroup):
+    """The top-level group: flags without a type label, and `-h` as well as `--help`."""
+
+    def get_params(self, ctx: Any) -> list:
+        return _plain_flags(super().get_params(ctx))
+
+
+app = typer.Typer(
+    cls=Group,
+    add_completion=False,
+    no_args_is_help=True,
+    help=__doc__,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _print_version(value: bool) -> None:
+    """`--version`: print the installed version and stop (read from the package metadata, no heavy import)."""
+    if value:
+        from sociosim._version import __version__
+
+        typer.echo(f"sociosim {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """The `sociosim` command line: run, batch, query, report, viz, scenarios, describe."""
+
+
+def next_step(command: str) -> None:
+    """End a command's summary with the command a user would naturally run next."""
+    typer.echo(f"next: {command}")
+
 
 SetOption = Annotated[
     list[str] | None,
@@ -81,6 +135,16 @@ SUMMARY_COLUMNS = (
 )
 
 
+def check_frame_path(path: Path) -> None:
+    """Refuse an --out path `write_frame` would refuse (suffix, missing folder), before any work starts."""
+    from sociosim.io import FRAME_SUFFIXES
+
+    if path.suffix.lower() not in FRAME_SUFFIXES:
+        raise ScenarioError("out", f"must end in {' or '.join(FRAME_SUFFIXES)}, got {path.name!r}")
+    if not path.parent.is_dir():
+        raise ScenarioError("out", f"directory {str(path.parent)!r} does not exist")
+
+
 def summary_table(measures: pd.DataFrame) -> None:
     """Print the final step's key measures as a table."""
     from rich.console import Console  # imported here: `sociosim --help` stays fast
@@ -96,7 +160,7 @@ def summary_table(measures: pd.DataFrame) -> None:
     Console().print(table)
 
 
-@app.command()
+@app.command(cls=Command)
 def run(
     scenario: Annotated[
         str | None, typer.Argument(help="Library scenario name or TOML path (default: built-in defaults).")
@@ -108,29 +172,34 @@ def run(
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar or summary.")] = False,
 ) -> None:
     """Run one simulation and print a summary of its final measures."""
-    from sociosim.runner import run_scenario
-
     try:
+        if out is not None:
+            check_frame_path(out)  # before the run: a wrong suffix or folder costs no simulation
+        from sociosim.runner import run_scenario
+
         result = run_scenario(scenario, steps=steps, seed=seed, progress=not quiet, **parse_sets(set_))
+        if out is not None:
+            from sociosim.io import write_frame
+
+            write_frame(result.measures, out)
     except ScenarioError as exc:
         fail(str(exc))
-    if out is not None:
-        from sociosim.io import write_frame
-
-        write_frame(result.measures, out)
     if not quiet:
         summary_table(result.measures)
         if out is not None:
             typer.echo(f"wrote {len(result.measures)} rows to {out}")
+        next_step(
+            f"sociosim batch {scenario or 'baseline'}  (its design x replications, into a results store)"
+        )
 
 
-@app.command()
+@app.command(cls=Command)
 def scenarios(
     fmt: Annotated[
         str, typer.Option("--format", help="text (one line each) or markdown (the full table)")
     ] = "text",
 ) -> None:
-    """List the scenario library, one line each (or as the README's Markdown table)."""
+    """List the scenario library, one line each (or as the Markdown table of the README and the docs)."""
     from sociosim.config.scenario import library, load_scenario
 
     if fmt not in {"text", "markdown"}:
@@ -147,9 +216,10 @@ def scenarios(
         except ScenarioError as exc:
             title = f"(invalid: {exc})"
         typer.echo(f"{name:24s} {title}")
+    next_step("sociosim run NAME  (one run of a study; `sociosim batch NAME` for its whole design)")
 
 
-@app.command()
+@app.command(cls=Command)
 def describe(
     fmt: Annotated[str, typer.Option("--format", help="text or markdown")] = "text",
     out: Annotated[Path | None, typer.Option(help="Write the Markdown reference to this file.")] = None,
@@ -175,7 +245,7 @@ def describe(
 # -- commands added by later parts register below this line --
 
 
-@app.command()
+@app.command(cls=Command)
 def viz(
     scenario: Annotated[
         str | None, typer.Argument(help="Library scenario to open (default: built-in defaults).")
@@ -222,7 +292,7 @@ def viz(
     raise typer.Exit(code=code)
 
 
-@app.command()
+@app.command(cls=Command)
 def report(
     store: Annotated[
         Path, typer.Argument(help="Results store directory (or a .parquet/.csv file of step measures).")
@@ -256,7 +326,10 @@ def report(
     """
     import gc
 
-    from sociosim.analysis.report import write_reports
+    from rich.console import Console
+
+    with Console(stderr=True, quiet=quiet).status(f"report: loading the analysis libraries for {store}"):
+        from sociosim.analysis.report import write_reports
 
     gc.freeze()  # the imported modules live for the whole run: keep the collector from re-scanning them
     try:
@@ -278,9 +351,11 @@ def report(
         gc.unfreeze()
     for result in results:
         typer.echo(f"wrote {result.html} and {result.markdown} ({len(result.figures)} figure files)")
+    if results:
+        next_step(f"open {results[0].html}")
 
 
-@app.command()
+@app.command(cls=Command)
 def batch(
     scenario: Annotated[str, typer.Argument(help="Library scenario name or TOML path.")],
     steps: Annotated[int | None, typer.Option(help="Steps per run (default: the scenario's).")] = None,
@@ -334,13 +409,14 @@ def batch(
     except ScenarioError as exc:
         fail(str(exc))
     typer.echo(result.summary())
+    for row in result.failures.head(10).itertuples():
+        typer.echo(f"failed: point {row.point} replicate {row.replicate}: {row.error}", err=True)
+    next_step(f"sociosim report {result.store.path} --out reports/{Path(result.store.path).name}")
     if result.n_failed:
-        for row in result.failures.head(10).itertuples():
-            typer.echo(f"failed: point {row.point} replicate {row.replicate}: {row.error}", err=True)
         raise typer.Exit(code=1)
 
 
-@app.command()
+@app.command(cls=Command)
 def query(
     store: Annotated[Path, typer.Argument(help="Results directory written by `sociosim batch`.")],
     sql: Annotated[str, typer.Argument(help="SQL over the views measures, runs, events, agents.")],

@@ -7,6 +7,7 @@ imports no other sociosim module: the schema to word a message by is passed in.
 
 from __future__ import annotations
 
+import difflib
 import errno
 import json
 import re
@@ -24,6 +25,20 @@ def one_line(text: str) -> str:
     if text.isprintable():
         return text
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def did_you_mean(word: str, choices: typing.Iterable[str], limit: int = 3) -> str:
+    """` (did you mean a, b?)` naming the choices closest to a misspelt name, or "" if none is close.
+
+    The one place the parameter, scenario and option messages get their suggestion from:
+    difflib's close matches first, else choices that share the word's first `_` part.
+    """
+    names = list(dict.fromkeys(choices))
+    close = difflib.get_close_matches(word, names, n=limit, cutoff=0.6)
+    if not close:
+        stem = word.split("_")[0]
+        close = [n for n in names if stem and stem in n][:limit]
+    return f" (did you mean {', '.join(close)}?)" if close else ""
 
 
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")

@@ -183,7 +183,7 @@ def reference_is_current(path: str | Path) -> bool:
 def scenario_reference() -> str:
     """The scenario library as a Markdown table: name, question, what to look at, expected outcome.
 
-    Read from the scenario files themselves, so the README's copy is checked against them.
+    Read from the scenario files themselves, so the copies in the README and docs/scenarios.md are checked against them.
     """
     lines = [
         "| scenario | question | what to look at | expected outcome (as measured) |",

@@ -17,6 +17,7 @@ from sociosim.config.limits import check_model_sizes, check_nesting
 from sociosim.errors import (
     ScenarioError,
     describe_field,
+    did_you_mean,
     error_from_validation,
     key_text,
     reject_loose_scalars,
@@ -604,9 +605,7 @@ def resolve_name(name: str) -> str:
     """Map a flat override name (or alias) to its schema field, or raise naming the choices."""
     name = ALIASES.get(name, name)
     if name not in ModelParams.model_fields:
-        stem = name.split("_")[0]
-        close = [n for n in ModelParams.model_fields if stem and stem in n][:5]
-        hint = f" (did you mean {', '.join(close)}?)" if close else ""
+        hint = did_you_mean(name, ModelParams.model_fields)
         raise ScenarioError(key_text(name), f"unknown parameter{hint}; `sociosim describe` lists all")
     return name
 

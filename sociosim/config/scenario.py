@@ -23,7 +23,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from sociosim.config.limits import check_design_size, check_nesting, check_runs, check_steps, design_size
 from sociosim.config.params import ModelParams, make_params, resolve_name
-from sociosim.errors import ScenarioError, error_from_validation, key_text, reject_loose_scalars
+from sociosim.errors import (
+    ScenarioError,
+    did_you_mean,
+    error_from_validation,
+    key_text,
+    reject_loose_scalars,
+)
 
 SCENARIO_DIR_NAME = "scenarios"
 SCENARIO_TABLES = ("scenario", "run", "params", "labs", "design")
@@ -417,8 +423,9 @@ def load_scenario(name_or_path: str | Path | None = None) -> Scenario:
         path = Path(text_name)
         if not path.is_file():
             names = ", ".join(sorted(lib)) or "none found"
+            hint = did_you_mean(text_name.removesuffix(".toml"), sorted(lib))
             raise ScenarioError(
-                "scenario", f"no scenario named {text_name!r} (library: {names}) and no such file"
+                "scenario", f"no scenario named {text_name!r}{hint} (library: {names}) and no such file"
             )
     try:
         raw = path.read_bytes()

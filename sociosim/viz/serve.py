@@ -21,7 +21,6 @@ from pathlib import Path
 from types import FrameType
 
 from sociosim.errors import ScenarioError
-from sociosim.viz.assets import ASSETS_ENV, offline_assets
 from sociosim.viz.controls import MAX_USERS_ENV, SCENARIO_ENV, STORE_ENV, scenario_names
 from sociosim.viz.replay import open_runs
 from sociosim.viz.schema import CONTROLS, DEFAULT_MAX_USERS
@@ -128,12 +127,6 @@ def viz_environment(
         env[STORE_ENV] = str(store)
     env[MAX_USERS_ENV] = str(max_users)
     env[CULL_ENV] = f"{idle_s:g}s"
-    try:
-        assets = offline_assets()
-    except OSError:
-        assets = None  # charts then need Solara's own asset proxy (and the network)
-    if assets is not None:
-        env[ASSETS_ENV] = str(assets)
     return env
 
 

@@ -12,10 +12,16 @@ from pathlib import Path
 import ipyvuetify as v
 import traitlets
 
+from sociosim.viz.assets import chart_libraries
+
 
 class VegaChart(v.VuetifyTemplate):
-    """`spec`: the Vega-Lite chart without its data; `datasets`: its named data sets, by name."""
+    """`spec`: the Vega-Lite chart without its data; `datasets`: its named data sets, by name.
+
+    `libraries` names the installed script assets the browser loads (see `viz.assets`).
+    """
 
     template_file = str(Path(__file__).with_name("vue") / "vega_chart.vue")
     spec = traitlets.Dict().tag(sync=True)
     datasets = traitlets.Dict().tag(sync=True)
+    libraries = traitlets.Dict(chart_libraries()).tag(sync=True)

@@ -2,7 +2,7 @@
 
 `SOCIOSIM_SEED_OFFSET=1000 pytest tests/science` runs every science test on seeds nobody
 tuned for (1000, 1001, ...), and `SOCIOSIM_SCIENCE_SIZE="n_values=3,n_cultures=5,n_responses=97"`
-on unusual sizes: the claims must hold there too (the README says where they do not).
+on unusual sizes: the claims must hold there too (docs/science.md says where they do not).
 """
 
 from __future__ import annotations

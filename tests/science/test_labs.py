@@ -35,7 +35,7 @@ def test_without_choice_users_spread_their_queries_evenly():
 def test_with_strong_choice_users_move_to_the_lab_that_optimises_harder_and_gain_by_it():
     # on-policy heavy tail (DESIGN §1): up to beta 4 more pressure still raises true utility (the cap comes later)
     if SCIENCE_SIZE.get("n_responses", 512) > 512:
-        pytest.skip("at M = 2,048 beta 4 finds outliers users do not reward (share 0.49; README)")
+        pytest.skip("at M = 2,048 beta 4 finds outliers users do not reward (share 0.49; docs/science.md)")
     frame = outcomes(seeds(8), steps=60, n_labs=2, beta=[1.0, 4.0], lab_choice=20.0, **PRESSURE)
     assert frame["share_1"].mean() > 0.52, frame["share_1"].mean()
     assert frame["trust_1"].mean() > frame["trust_0"].mean()

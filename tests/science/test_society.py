@@ -109,7 +109,7 @@ def test_minority_users_are_pulled_toward_the_dominant_culture(imposition):
 # --- alignment mirage -----------------------------------------------------------------------------
 def test_mirage_under_a_narrow_pool_and_the_shift_lever_narrows_it():
     # restated: the shift lever narrows the mirage, but by raising the home gap; gap_shift
-    # itself does not fall (README, "Where the model departs")
+    # itself does not fall (docs/science.md, "Where the model departs")
     narrow = mean_outcome(seeds(8), beta=1.0, annotator_shares=NARROW)
     assert narrow["gap_shift"] > narrow["gap"] + 0.1
     shifted = mean_outcome(seeds(8), beta=1.0, annotator_shares=NARROW, shift_training=0.6)
@@ -134,7 +134,7 @@ def test_a_lever_lowers_slope_or_intercept_but_the_gap_still_grows(lever, measur
     base_slope, base_intercept, _ = fit(measure, "none")
     slope, intercept, _ = fit(measure, lever)
     if lever != "shift" or SCIENCE_SIZE.get("n_responses", 512) <= 512:
-        # the S lever's help with gap_shift does not survive a 2,048-response catalogue (README)
+        # the S lever's help with gap_shift does not survive a 2,048-response catalogue (docs/science.md)
         assert slope < base_slope or intercept < base_intercept, (
             slope,
             base_slope,

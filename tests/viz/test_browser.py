@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from sociosim.config.params import ModelParams
+from sociosim.viz.assets import chart_libraries, installed_assets
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 UI_TIMEOUT_MS = 60_000
@@ -23,8 +24,10 @@ UI_TIMEOUT_MS = 60_000
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
 
 
-def open_page(browser, url: str, errors: list[str]):
+def open_page(browser, url: str, errors: list[str], requests: list[str] | None = None):
     page = browser.new_page(viewport={"width": 1500, "height": 1000})
+    if requests is not None:
+        page.on("request", lambda r: requests.append(r.url))
     page.set_default_timeout(UI_TIMEOUT_MS)
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -55,10 +58,17 @@ def test_live_page_offers_the_studied_factor_and_reset_applies_it(start_server, 
     server = start_server("sycophancy")
     assert viz_tools.listening_addresses(server.port) == {"0100007F"}  # the default host is loopback only
     errors: list[str] = []
-    page = open_page(chromium, server.url, errors)
+    asked: list[str] = []
+    page = open_page(chromium, server.url, errors, asked)
     page.wait_for_selector(".sociosim-step")
     page.wait_for_selector(".sociosim-chart-goodhart canvas")
     assert page.inner_text(".sociosim-step").strip() == "Step 0"
+    # every script asset the page asked for is one the environment holds, so the server's
+    # asset proxy never goes to the network for it
+    assets = {m.group(1) for url in asked if (m := re.search(r"/_solara/cdn/([^/]+)/", url))}
+    libraries = chart_libraries()
+    assert {libraries["vega"], libraries["vega-lite"], libraries["vega-embed"]} <= assets, assets
+    assert assets <= {p.name for p in installed_assets().iterdir()}, assets
 
     # the factor the scenario studies has a control, with its value and the design's values
     assert label_of(page, "flattery_bias") == "flattery_bias = 1.5"

@@ -8,7 +8,9 @@ from typer.testing import CliRunner
 
 from sociosim.cli import app
 from sociosim.viz import serve as viz_serve
+from sociosim.viz.assets import chart_libraries, installed_assets
 from sociosim.viz.controls import MAX_USERS_ENV, SCENARIO_ENV, STORE_ENV
+from sociosim.viz.vega import VegaChart
 
 
 def fake_server(monkeypatch) -> dict:
@@ -52,14 +54,19 @@ def test_the_default_idle_time_is_thirty_minutes(monkeypatch):
     assert seen["env"][viz_serve.CULL_ENV] == "1800s" and seen["env"][MAX_USERS_ENV] == "20000"
 
 
-def test_the_chart_library_is_served_from_local_assets(monkeypatch, tmp_path):
+def test_the_chart_asks_for_installed_full_versions_so_nothing_is_downloaded(tmp_path):
     source = tmp_path / "cdn"
-    for name in ("vega@5.21.0", "vega-lite@5.2.0", "vega-embed@6.20.2", "requirejs@2.3.6"):
+    for name in ("vega@5.21.0", "vega@5.3.1", "vega@6.0.0", "vega-lite@5.2.0", "requirejs@2.3.6"):
         (source / name).mkdir(parents=True)
-    target = viz_serve.offline_assets(source, tmp_path / "links")
-    names = {p.name for p in target.iterdir()}
-    assert {"vega@5", "vega-lite@5", "vega-embed@6", "requirejs@2.3.6"} <= names
-    assert (target / "vega-lite@5").resolve() == (source / "vega-lite@5.2.0").resolve()
+    libraries = chart_libraries(source)
+    assert libraries["vega"] == "vega@5.21.0" and libraries["vega-lite"] == "vega-lite@5.2.0"
+    assert libraries["vega-embed"] == "vega-embed@6"  # not installed: the major-version name
+    # in this environment every library is installed, with the files the chart loads
+    installed = installed_assets()
+    for package, name in chart_libraries().items():
+        script = "require.js" if package == "requirejs" else f"build/{package}.min.js"
+        assert (installed / name / script).is_file(), name
+    assert VegaChart().libraries == chart_libraries()
 
 
 def test_unknown_scenario_or_a_path_exits_2_naming_the_field(monkeypatch):
