@@ -142,6 +142,11 @@ def check_frame_path(path: Path) -> None:
     if path.suffix.lower() not in FRAME_SUFFIXES:
         raise ScenarioError("out", f"must end in {' or '.join(FRAME_SUFFIXES)}, got {path.name!r}")
     if not path.parent.is_dir():
+        from sociosim.errors import PathError
+
+        blocker = next((p for p in path.parents if p.exists()), None)
+        if blocker is not None and not blocker.is_dir():  # an environment error: exit 1 naming the path
+            raise PathError(blocker, "is a file, not a folder")
         raise ScenarioError("out", f"directory {str(path.parent)!r} does not exist")
 
 
