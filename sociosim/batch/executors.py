@@ -120,7 +120,7 @@ def resolve_kind(
 
 # What a worker needs, imported once by the forkserver so that each worker forks with it loaded
 # (about 1.5 s of CPU per worker otherwise, paid again by every worker of every batch).
-WORKER_PRELOAD = ["sociosim.batch.task"]
+WORKER_PRELOAD = ["__main__", "sociosim.batch.task"]  # "__main__": multiprocessing's own default
 
 
 def process_context() -> multiprocessing.context.BaseContext:
