@@ -86,3 +86,16 @@ def test_a_run_that_kills_every_worker_is_recorded_failed_and_retried_later(tmp_
     again = batch(store, executor="serial")  # a rerun retries the failed runs
     assert (again.n_done, again.n_skipped, again.n_failed) == (len(failed), 6 - len(failed), 0)
     assert set(open_store(store).runs()["status"]) == {"ok"}
+
+
+def test_the_local_cluster_never_queues_tasks_on_its_scheduler():
+    """Scheduler-side queuing is off: queued tasks were once left 'queued' forever after workers died.
+
+    The batch runner keeps at most two tasks per worker in flight, so queuing bought nothing.
+    """
+    from sociosim.batch.executors import open_executor
+
+    with open_executor("dask", workers=1, dask_processes=False, runs=1) as info:
+        client = info.executor._client  # the executor's own client
+        saturation = client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.WORKER_SATURATION)
+    assert saturation == float("inf")
