@@ -33,13 +33,13 @@ from sociosim.batch.store import open_store
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 ROOT = Path(__file__).resolve().parents[2]
-STEPS = 300
+STEPS = 600
 SCENARIO = f"""
 [scenario]
 name = "signals"
 [run]
 steps = {STEPS}
-replications = 4
+replications = 6
 [params]
 n_users = 300
 n_annotators = 10
@@ -48,7 +48,7 @@ n_responses = 64
 method = "grid"
 parameters = {{ beta = [0.5, 1.0, 2.0, 4.0] }}
 """
-N_RUNS = 16
+N_RUNS = 24
 
 
 def _interactive_signals() -> None:
@@ -137,7 +137,7 @@ def test_a_signal_commits_finished_runs_and_a_rerun_completes_the_batch_identica
             break
         batch = sociosim("batch", str(scenario), "--store", str(store), "--workers", "2", cwd=tmp_path)
         workers = descendants(batch, at_least=3)
-        time.sleep(rng.uniform(2.0, 7.0))  # well inside the 15 s between periodic commits
+        time.sleep(rng.uniform(1.5, 7.0))  # well inside the 15 s between periodic commits
         batch.send_signal(signum)
         _, err = batch.communicate(timeout=120)
         after = done_runs(store)
