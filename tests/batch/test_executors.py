@@ -181,3 +181,18 @@ def test_a_dask_local_cluster_is_capped_too(tmp_path, monkeypatch):
     result = small_batch(tmp_path, executor="dask", workers=64, chunk_size=1, _dask_processes=False)
     assert sizes == [4] and result.n_done == 4
     assert "64 requested, 4 started" in result.summary()
+
+
+def test_the_cli_batch_uses_the_machine_by_default(tmp_path):
+    """Without --workers, `sociosim batch` starts min(CPUs usable, runs left) worker processes."""
+    from typer.testing import CliRunner
+
+    from sociosim.batch.executors import default_workers
+    from sociosim.cli import app
+
+    args = ["batch", "baseline", "--steps", "2", "--replications", "3", "--quiet", "--store", str(tmp_path)]
+    args += [f"--set={k}={v}" for k, v in {"n_users": 50, "n_annotators": 6, "n_responses": 64}.items()]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    n = min(default_workers(), 3)
+    assert (f"({n} processes," if n > 1 else "(serial,") in result.output
