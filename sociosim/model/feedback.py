@@ -89,19 +89,62 @@ def pairwise_agreement(probabilities: np.ndarray) -> float:
 
 
 class LabelWindow:
-    """The sliding window of recent label batches that the reward model is fitted on."""
+    """The sliding window of recent label batches that the reward model is fitted on.
+
+    Beside each batch it keeps the batch's feature differences `phi(first) - phi(second)`
+    (made on first need), so a refit gathers only the newest batch's rows; `design` joins
+    the blocks oldest first into one reused buffer, the same rows in the same order as
+    gathering the whole window anew.
+    """
 
     def __init__(self, *, steps: int):
         self._batches: deque[Labels] = deque(maxlen=steps)
+        self._blocks: deque[np.ndarray | None] = deque(maxlen=steps)
+        self._features: np.ndarray | None = None  # the features the blocks were made with
+        self._diff = np.empty((0, 0))
+        self._wins = np.empty(0)
 
     def push(self, labels: Labels) -> None:
         self._batches.append(labels)
+        self._blocks.append(None)
 
     def labels(self) -> Labels:
         return Labels.concat(list(self._batches))
 
     def __len__(self) -> int:
         return sum(len(b) for b in self._batches)
+
+    def design(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """The window's feature differences (n, k) and outcomes (n,), or None when no pair is informative.
+
+        The arrays are views of buffers reused by the next call: read them before pushing again.
+        """
+        if features is not self._features:  # another reward model (a misspecification mandate)
+            self._features = features
+            self._blocks = deque([None] * len(self._batches), maxlen=self._blocks.maxlen)
+        blocks = [self._block(index, features) for index in range(len(self._batches))]
+        if not any(block.any() for block in blocks):
+            return None
+        total = sum(len(block) for block in blocks)
+        k = features.shape[1]
+        if self._diff.shape[0] < total or self._diff.shape[1] != k:
+            self._diff = np.empty((total, k))
+            self._wins = np.empty(total)
+        diff, wins = self._diff[:total], self._wins[:total]
+        np.concatenate(blocks, out=diff)
+        np.concatenate([batch.first_wins for batch in self._batches], out=wins)
+        return diff, wins
+
+    def cultures(self) -> np.ndarray:
+        """The rater culture of every label in the window, oldest first."""
+        return np.concatenate([batch.culture for batch in self._batches])
+
+    def _block(self, index: int, features: np.ndarray) -> np.ndarray:
+        block = self._blocks[index]
+        if block is None:
+            batch = self._batches[index]
+            block = self._blocks[index] = features[batch.first] - features[batch.second]
+        return block
 
 
 def feature_matrix(catalogue: Catalogue, visible: list[str]) -> np.ndarray:
@@ -126,7 +169,7 @@ def aggregation_weights(culture: np.ndarray, *, balanced: bool) -> np.ndarray:
 def fit_bradley_terry(
     features_diff: np.ndarray,
     first_wins: np.ndarray,
-    weights: np.ndarray,
+    weights: np.ndarray | None,
     *,
     l2: float,
     start: np.ndarray | None = None,
@@ -135,18 +178,37 @@ def fit_bradley_terry(
 ) -> np.ndarray:
     """L2-regularised logistic regression of outcomes on feature differences, by Newton's method.
 
-    Minimises `-sum w [y log s(x.theta) + (1-y) log s(-x.theta)] + l2/2 |theta|^2`.
+    Minimises `-sum w [y log s(x.theta) + (1-y) log s(-x.theta)] + l2/2 |theta|^2`;
+    `weights=None` means unit weights (pooled labels), whose products are skipped. Each
+    iteration works in buffers allocated once per fit; the arithmetic is the textbook
+    update's, operation for operation, so the fit is the same to the last bit.
     """
     k = features_diff.shape[1]
     theta = np.zeros(k) if start is None else start.copy()
-    if len(first_wins) == 0 or k == 0:
+    n = len(first_wins)
+    if n == 0 or k == 0:
         return theta
     ridge = max(l2, 1e-9) * np.eye(k)
+    p = np.empty(n)
+    work = np.empty(n)
+    weighted = np.empty(n) if weights is not None else None
+    scaled = np.empty_like(features_diff)
+    transposed = features_diff.T
     for _ in range(iterations):
-        p = expit(features_diff @ theta)
-        gradient = features_diff.T @ (weights * (p - first_wins)) + l2 * theta
-        curvature = weights * p * (1 - p)
-        hessian = (features_diff * curvature[:, None]).T @ features_diff + ridge
+        expit(np.matmul(features_diff, theta, out=p), out=p)
+        np.subtract(p, first_wins, out=work)
+        if weights is not None:
+            work *= weights
+        gradient = transposed @ work
+        gradient += l2 * theta
+        np.subtract(1, p, out=work)  # the curvature w p (1 - p)
+        if weighted is not None:
+            work *= np.multiply(weights, p, out=weighted)
+        else:
+            work *= p
+        np.multiply(features_diff, work[:, None], out=scaled)
+        hessian = scaled.T @ features_diff
+        hessian += ridge
         step = np.linalg.solve(hessian, gradient)
         theta -= step
         if np.max(np.abs(step)) < tol:
@@ -166,17 +228,26 @@ class RewardModel:
         """`r(y) = r_hat(y) + constitution(y)` for every response."""
         return self.features @ self.theta + self.constitution
 
-    def refit(self, labels: Labels, *, l2: float, balanced: bool) -> None:
+    def refit(self, labels: Labels | LabelWindow, *, l2: float, balanced: bool) -> None:
         """Refit `theta` on a window of labels (warm-started from the current fit).
 
         A window with no informative label (no pair whose visible features differ) keeps the
         current fit: L2 alone would shrink it to zero and the policy would fall back to `pi_0`.
+        Given the `LabelWindow` itself, only its newest batch's feature differences are gathered.
         """
-        diff = self.features[labels.first] - self.features[labels.second]
-        if not np.any(diff):
-            return
-        weights = aggregation_weights(labels.culture, balanced=balanced)
-        self.theta = fit_bradley_terry(diff, labels.first_wins, weights, l2=l2, start=self.theta)
+        if isinstance(labels, LabelWindow):
+            design = labels.design(self.features)
+            if design is None:
+                return
+            diff, wins = design
+            culture = labels.cultures() if balanced else None
+        else:
+            diff = self.features[labels.first] - self.features[labels.second]
+            if not np.any(diff):
+                return
+            wins, culture = labels.first_wins, labels.culture
+        weights = aggregation_weights(culture, balanced=True) if balanced else None
+        self.theta = fit_bradley_terry(diff, wins, weights, l2=l2, start=self.theta)
 
 
 def constitution_terms(catalogue: Catalogue, *, harm: float, agree: float, anthro: float) -> np.ndarray:

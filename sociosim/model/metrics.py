@@ -12,7 +12,6 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import expit
 
-from sociosim.model.feedback import pairwise_agreement
 from sociosim.model.policy import kl_divergence, standardise
 from sociosim.model.populations import AnnotatorPool, UserPopulation
 from sociosim.model.world import Catalogue, Cultures, UtilityWeights, rating_bias, true_utility
@@ -331,13 +330,54 @@ def annotator_measures(
     *,
     defect_detection: float,
 ) -> dict[str, float]:
-    """Pairwise agreement of the human pool on this step's pairs, and its bias relative to signal."""
+    """Pairwise agreement of the human pool on this step's pairs, and its bias relative to signal.
+
+    The agreement uses `p_i p_j + (1 - p_i)(1 - p_j) = (1 + t_i t_j) / 2` with
+    `t = 2p - 1 = tanh(z / 2)` on a (pairs, raters) gather of the perceived rewards; the
+    bias ratio depends on the raters alone and is computed once while they stay.
+    """
     first, second = pairs
     if len(first):
-        probabilities = expit(pool.precision[:, None] * (perceived[:, first] - perceived[:, second]))
-        agreement = pairwise_agreement(probabilities)
+        # the cache entry keeps `perceived` alive, so its id names it while the entry lives
+        _, by_response = pool.cached(
+            ("perceived_t", id(perceived)), lambda: (perceived, np.ascontiguousarray(perceived.T))
+        )
+        half_precision = pool.cached(("half_precision",), lambda: 0.5 * pool.precision)
+        agreement = agreement_from_tanh(tanh_margins(by_response, first, second, half_precision))
     else:
         agreement = 0.5
+    ratio = pool.cached(
+        ("bias_ratio", id(catalogue), weights, defect_detection),
+        lambda: bias_ratio(pool, catalogue, weights, defect_detection=defect_detection),
+    )
+    return {"annotator_agreement": agreement, "annotator_bias": ratio}
+
+
+def tanh_margins(
+    by_response: np.ndarray, first: np.ndarray, second: np.ndarray, half_precision: np.ndarray
+) -> np.ndarray:
+    """`t = tanh(tau (R(first) - R(second)) / 2)`, (pairs, raters): `2 P(first preferred) - 1` for every rater."""
+    margins = by_response[first]
+    margins -= by_response[second]
+    margins *= half_precision
+    return np.tanh(margins, out=margins)
+
+
+def agreement_from_tanh(t: np.ndarray) -> float:
+    """Mean over pairs of the share of rater pairs who agree, from `t = 2p - 1` laid out (pairs, raters)."""
+    raters = t.shape[1]
+    if raters == 1:
+        return float(0.5 + 0.5 * np.einsum("pr,pr->", t, t) / len(t))
+    s = t.sum(axis=1)
+    s2 = np.einsum("pr,pr->p", t, t)
+    cross = np.einsum("p,p->", s, s) - s2.sum()  # sum over pairs of sum_{i != j} t_i t_j
+    return float(0.5 + 0.5 * cross / (raters * (raters - 1) * len(t)))
+
+
+def bias_ratio(
+    pool: AnnotatorPool, catalogue: Catalogue, weights: UtilityWeights, *, defect_detection: float
+) -> float:
+    """The raters' mean spread of style and flattery bias relative to the spread of their true utility."""
     bias = rating_bias(
         catalogue,
         polish_bias=pool.polish_bias,
@@ -347,4 +387,4 @@ def annotator_measures(
     )
     signal = true_utility(catalogue, pool.values, weights)
     ratio = bias.std(axis=1) / np.maximum(signal.std(axis=1), 1e-12)
-    return {"annotator_agreement": agreement, "annotator_bias": float(ratio.mean())}
+    return float(ratio.mean())

@@ -5,7 +5,9 @@ All per-human state lives here so that a step is a few vectorised passes, whatev
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -24,6 +26,8 @@ from sociosim.model.world import (
     draw_values,
     perceived_reward,
 )
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -203,9 +207,19 @@ class UserPopulation:
         )
 
 
+#: the AnnotatorPool fields its cached per-rater quantities are computed from
+RATER_STATE = frozenset({"values", "culture", "precision", "polish_bias", "anthro_bias", "flattery_bias"})
+
+
 @dataclass
 class AnnotatorPool:
-    """Human raters: values, culture, precision `tau_j` and style biases `gp, ga, gg`."""
+    """Human raters: values, culture, precision `tau_j` and style biases `gp, ga, gg`.
+
+    Quantities that depend only on the raters (their perceived rewards, the measures'
+    bias ratio) are cached until the raters change: assigning any field of `RATER_STATE`
+    (as `drift`, `calibrate` and `x.values += ...` do) clears the cache. Code that writes
+    into those arrays element by element must call `touch()`.
+    """
 
     values: np.ndarray  # (A, D)
     culture: np.ndarray  # (A,)
@@ -214,6 +228,12 @@ class AnnotatorPool:
     anthro_bias: np.ndarray
     flattery_bias: np.ndarray
     calibrated: dict[str, np.ndarray]  # the state calibration resets to (initial values, reduced biases)
+    _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def __setattr__(self, name: str, value) -> None:
+        if name in RATER_STATE:
+            self.__dict__.get("_cache", {}).clear()
+        object.__setattr__(self, name, value)
 
     @classmethod
     def create(
@@ -252,6 +272,19 @@ class AnnotatorPool:
     def size(self) -> int:
         return len(self.culture)
 
+    def touch(self) -> None:
+        """Forget the cached per-rater quantities (after writing into the raters' arrays in place)."""
+        self._cache.clear()
+
+    def cached(self, key: tuple, compute: Callable[[], T]) -> T:
+        """`compute()`, remembered under `key` until the raters change (arrays come back read-only)."""
+        if key not in self._cache:
+            found = compute()
+            if isinstance(found, np.ndarray):
+                found.flags.writeable = False
+            self._cache[key] = found
+        return self._cache[key]
+
     def _state(self) -> dict[str, np.ndarray]:
         names = ("values", "polish_bias", "anthro_bias", "flattery_bias")
         return {name: getattr(self, name).copy() for name in names}
@@ -273,15 +306,18 @@ class AnnotatorPool:
     def perceived(
         self, catalogue: Catalogue, weights: UtilityWeights, *, defect_detection: float
     ) -> np.ndarray:
-        """Each annotator's perceived reward of every response, (A, M)."""
-        return perceived_reward(
-            catalogue,
-            self.values,
-            weights,
-            polish_bias=self.polish_bias,
-            anthro_bias=self.anthro_bias,
-            flattery_bias=self.flattery_bias,
-            defect_detection=defect_detection,
+        """Each annotator's perceived reward of every response, (A, M), computed once while the raters stay."""
+        return self.cached(
+            ("perceived", id(catalogue), weights, defect_detection),
+            lambda: perceived_reward(
+                catalogue,
+                self.values,
+                weights,
+                polish_bias=self.polish_bias,
+                anthro_bias=self.anthro_bias,
+                flattery_bias=self.flattery_bias,
+                defect_detection=defect_detection,
+            ),
         )
 
     def label(
