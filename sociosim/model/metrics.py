@@ -14,7 +14,14 @@ from scipy.special import expit
 
 from sociosim.model.policy import kl_divergence, standardise
 from sociosim.model.populations import AnnotatorPool, UserPopulation
-from sociosim.model.world import Catalogue, Cultures, UtilityWeights, rating_bias, true_utility
+from sociosim.model.world import (
+    Catalogue,
+    Cultures,
+    UtilityWeights,
+    base_utility,
+    rating_bias,
+    true_utility,
+)
 
 
 def culture_centroids(values: np.ndarray, culture: np.ndarray, n_cultures: int) -> np.ndarray:
@@ -27,13 +34,20 @@ def culture_centroids(values: np.ndarray, culture: np.ndarray, n_cultures: int) 
     return sums / np.maximum(counts, 1.0)[:, None]
 
 
-def mean_pairwise_distance(points: np.ndarray) -> float:
-    """Mean Euclidean distance between distinct rows (0 for fewer than two rows)."""
+def mean_pairwise_distance(
+    points: np.ndarray, *, pairs: tuple[np.ndarray, np.ndarray] | None = None
+) -> float:
+    """Mean Euclidean distance between distinct rows (0 for fewer than two rows).
+
+    Only the `i < j` differences are formed (`pairs`: `np.triu_indices(len(points), 1)`,
+    passed in when the caller keeps it).
+    """
     if len(points) < 2:
         return 0.0
-    diff = points[:, None, :] - points[None, :, :]
-    dist = np.linalg.norm(diff, axis=2)
-    return float(dist[np.triu_indices(len(points), 1)].mean())
+    first, second = np.triu_indices(len(points), 1) if pairs is None else pairs
+    diff = points[first] - points[second]
+    diff *= diff
+    return float(np.sqrt(np.add.reduce(diff, axis=1)).mean())
 
 
 @dataclass(frozen=True)
@@ -134,18 +148,73 @@ def population_values(users: UserPopulation, cultures: Cultures) -> tuple[np.nda
     return centroids, cultures.user_shares @ centroids
 
 
+def shifted_scores(
+    base: np.ndarray, catalogue: Catalogue, cultures: Cultures, shifted: UtilityWeights
+) -> np.ndarray:
+    """Each culture centre's true utility under the rare-context weights, standardised under `pi_0`, (C, M)."""
+    per_culture = true_utility(catalogue, cultures.centres, shifted)
+    return np.array([standardise(row, base) for row in per_culture])
+
+
 def shifted_utility(
-    policy: np.ndarray, base: np.ndarray, catalogue: Catalogue, cultures: Cultures, shifted: UtilityWeights
+    policy: np.ndarray,
+    base: np.ndarray,
+    catalogue: Catalogue,
+    cultures: Cultures,
+    shifted: UtilityWeights,
+    *,
+    scores: np.ndarray | None = None,
 ) -> float:
     """True utility on the shifted probe population: worst culture, in rare contexts.
 
     Each culture's centre is probed with the rare-context weights (values and harm matter
     more); utilities are standardised under `pi_0` and the worst culture's counts, as a
     robustness probe of subpopulation shift does (a culture-balanced, worst-group audit).
+    `scores` are `shifted_scores(...)` when the caller keeps them (they never change in a run).
     """
-    per_culture = true_utility(catalogue, cultures.centres, shifted)  # (C, M)
-    scores = [float(policy @ standardise(row, base)) for row in per_culture]
-    return min(scores)
+    if scores is None:
+        scores = shifted_scores(base, catalogue, cultures, shifted)
+    return min(float(policy @ row) for row in scores)
+
+
+@dataclass(frozen=True)
+class RunConstants:
+    """What the measures need that never changes in a run: catalogue terms and the users' cultures.
+
+    Built once per model (`RunConstants.capture`); each field is what the measure functions
+    would otherwise recompute every step, computed the same way.
+    """
+
+    base_utility: np.ndarray  # (M,) the utility every human shares, for the model's weights
+    shifted_scores: np.ndarray  # (C, M) see `shifted_scores`
+    success: np.ndarray  # (M,) chance each response really succeeds, `sigmoid(q - x)`
+    minority_present: np.ndarray  # (C,) bool: cultures with members, the dominant one left out
+    pairs: tuple[np.ndarray, np.ndarray]  # the (i < j) pairs of cultures, in `triu_indices` order
+
+    @classmethod
+    def capture(
+        cls,
+        *,
+        base: np.ndarray,
+        catalogue: Catalogue,
+        cultures: Cultures,
+        weights: UtilityWeights,
+        shifted: UtilityWeights,
+        culture: np.ndarray,
+    ) -> RunConstants:
+        present = np.bincount(culture, minlength=cultures.count) > 0
+        present[cultures.dominant] = False
+        return cls(
+            base_utility=base_utility(catalogue, weights),
+            shifted_scores=shifted_scores(base, catalogue, cultures, shifted),
+            success=expit(catalogue.quality - catalogue.defect),
+            minority_present=present,
+            pairs=np.triu_indices(cultures.count, 1),
+        )
+
+    def utility(self, values: np.ndarray, catalogue: Catalogue, weights: UtilityWeights) -> np.ndarray:
+        """`true_utility(catalogue, values, weights)` with the shared part taken from the constants."""
+        return self.base_utility + weights.value_weight * (values @ catalogue.stance.T)
 
 
 def alignment_measures(
@@ -159,14 +228,25 @@ def alignment_measures(
     shifted: UtilityWeights,
     centroids: np.ndarray,
     mean_values: np.ndarray,
+    constants: RunConstants | None = None,
 ) -> dict[str, float]:
-    """The gap family, per-culture utility, the trilemma axes and Murphy's features in the open."""
+    """The gap family, per-culture utility, the trilemma axes and Murphy's features in the open.
+
+    `constants` (the model's `RunConstants`) spare recomputing the catalogue-only terms.
+    """
+
+    def utility_of(values: np.ndarray) -> np.ndarray:
+        if constants is None:
+            return true_utility(catalogue, values, weights)
+        return constants.utility(values, catalogue, weights)
+
     r_z = standardise(reward, base)
-    utility = true_utility(catalogue, mean_values, weights)
+    utility = utility_of(mean_values)
     u_z = standardise(utility, base)
     proxy = float(policy @ r_z)
     true = float(policy @ u_z)
-    gap_shift = proxy - shifted_utility(policy, base, catalogue, cultures, shifted)
+    scores = None if constants is None else constants.shifted_scores
+    gap_shift = proxy - shifted_utility(policy, base, catalogue, cultures, shifted, scores=scores)
     out = {
         "proxy": proxy,
         "true_utility": true,
@@ -176,7 +256,7 @@ def alignment_measures(
         "mirage": gap_shift - (proxy - true),
     }
     # per-culture utility on the population's scale, relative to the base policy
-    per_culture = true_utility(catalogue, centroids, weights)  # (C, M)
+    per_culture = utility_of(centroids)  # (C, M)
     scale = np.sqrt(base @ (utility - base @ utility) ** 2)
     scale = scale if scale > 1e-12 else 1.0
     gains = (per_culture @ policy - per_culture @ base) / scale
@@ -204,25 +284,31 @@ def alignment_measures(
 
 
 def homogenisation_measures(
-    users: UserPopulation, cultures: Cultures, baseline: Baseline, centroids: np.ndarray
+    users: UserPopulation,
+    cultures: Cultures,
+    baseline: Baseline,
+    centroids: np.ndarray,
+    constants: RunConstants | None = None,
 ) -> dict[str, float]:
     """Value diversity, culture separation and entropy, drift of centroids, pull to the dominant culture."""
     values = users.values
     diversity = total_variance(values)
-    separation = mean_pairwise_distance(centroids)
+    pairs = None if constants is None else constants.pairs
+    separation = mean_pairwise_distance(centroids, pairs=pairs)
     relative_separation = separation / baseline.separation if baseline.separation > 1e-12 else 1.0
     # which original culture centre each user is now closest to
     distances = centre_distances(values, cultures.centres)
-    nearest = nearest_centre(distances)
-    share = np.bincount(nearest, minlength=cultures.count) / max(users.size, 1)
+    share = np.bincount(nearest_centre(distances), minlength=cultures.count) / max(users.size, 1)
     nonzero = share[share > 0]
     entropy = (
         float(-(nonzero * np.log(nonzero)).sum() / np.log(cultures.count)) if cultures.count > 1 else 0.0
     )
-    present = np.bincount(users.culture, minlength=cultures.count) > 0
+    if constants is None:
+        minority_mask = np.bincount(users.culture, minlength=cultures.count) > 0
+        minority_mask[cultures.dominant] = False
+    else:
+        minority_mask = constants.minority_present
     drift = np.linalg.norm(centroids - baseline.centroids, axis=1)
-    minority_mask = present.copy()
-    minority_mask[cultures.dominant] = False
     return {
         "value_diversity": diversity,
         "culture_separation": relative_separation,
@@ -234,7 +320,11 @@ def homogenisation_measures(
 
 
 def trust_measures(
-    users: UserPopulation, policy: np.ndarray, catalogue: Catalogue, usage: np.ndarray | None = None
+    users: UserPopulation,
+    policy: np.ndarray,
+    catalogue: Catalogue,
+    usage: np.ndarray | None = None,
+    constants: RunConstants | None = None,
 ) -> dict[str, float]:
     """Trust against the shadow trusts (DESIGN §3-§4): what real outcomes warrant, what the persona bought.
 
@@ -244,7 +334,8 @@ def trust_measures(
     With several labs each user's trusts are averaged over the labs by `usage` (N, L),
     their chance of querying each, and `policy` is the usage-weighted mixture.
     """
-    reliability = float(policy @ expit(catalogue.quality - catalogue.defect))
+    success = expit(catalogue.quality - catalogue.defect) if constants is None else constants.success
+    reliability = float(policy @ success)
     if usage is None:  # one lab
         trust, calibrated, plain = users.trust[:, 0], users.trust_cal[:, 0], users.trust_plain[:, 0]
     else:
@@ -253,7 +344,11 @@ def trust_measures(
         )
     trust_mean = float(trust.mean())
     active = users.active
-    if active.any():
+    count = np.count_nonzero(active)
+    if count == len(active):  # everyone active: the selection is the whole array, in order
+        over = float(np.subtract(trust, calibrated).mean())
+        persona = float(np.subtract(trust, plain).mean())
+    elif count:
         over = float((trust[active] - calibrated[active]).mean())
         persona = float((trust[active] - plain[active]).mean())
     else:
@@ -264,7 +359,7 @@ def trust_measures(
         "overtrust": over,
         "trust_from_anthro": persona,
         "miscalibration": trust_mean - reliability,
-        "active_share": float(active.mean()),
+        "active_share": count / len(active) if len(active) else float("nan"),
     }
 
 
@@ -338,28 +433,27 @@ def annotator_measures(
     """
     first, second = pairs
     if len(first):
-        # the cache entry keeps `perceived` alive, so its id names it while the entry lives
-        _, by_response = pool.cached(
-            ("perceived_t", id(perceived)), lambda: (perceived, np.ascontiguousarray(perceived.T))
-        )
-        half_precision = pool.cached(("half_precision",), lambda: 0.5 * pool.precision)
-        agreement = agreement_from_tanh(tanh_margins(by_response, first, second, half_precision))
+        half_margin = pool.cached(("half_margin",), (perceived,), lambda: half_margins(pool, perceived))
+        agreement = agreement_from_tanh(tanh_margins(half_margin, first, second))
     else:
         agreement = 0.5
     ratio = pool.cached(
-        ("bias_ratio", id(catalogue), weights, defect_detection),
+        ("bias_ratio", weights, defect_detection),
+        (catalogue,),
         lambda: bias_ratio(pool, catalogue, weights, defect_detection=defect_detection),
     )
     return {"annotator_agreement": agreement, "annotator_bias": ratio}
 
 
-def tanh_margins(
-    by_response: np.ndarray, first: np.ndarray, second: np.ndarray, half_precision: np.ndarray
-) -> np.ndarray:
+def half_margins(pool: AnnotatorPool, perceived: np.ndarray) -> np.ndarray:
+    """`tau_j R_j(y) / 2` laid out (responses, raters): the rows a pair's margins are gathered from."""
+    return ((0.5 * pool.precision)[:, None] * perceived).T.copy()
+
+
+def tanh_margins(half_margin: np.ndarray, first: np.ndarray, second: np.ndarray) -> np.ndarray:
     """`t = tanh(tau (R(first) - R(second)) / 2)`, (pairs, raters): `2 P(first preferred) - 1` for every rater."""
-    margins = by_response[first]
-    margins -= by_response[second]
-    margins *= half_precision
+    margins = half_margin[first]
+    margins -= half_margin[second]
     return np.tanh(margins, out=margins)
 
 

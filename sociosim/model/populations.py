@@ -47,6 +47,7 @@ class UserPopulation:
     last_response: np.ndarray  # (N,) index of the last response received, -1 if none
     last_outcome: np.ndarray  # (N,) perceived outcome of the last query, nan if none
     last_lab: np.ndarray  # (N,) the lab queried last, -1 if none
+    _isolated: tuple[sp.csr_matrix, np.ndarray] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def create(cls, params: ModelParams, cultures: Cultures, rng: np.random.Generator) -> UserPopulation:
@@ -153,11 +154,14 @@ class UserPopulation:
 
     def socialise(self, params: ModelParams) -> None:
         """DeGroot averaging over neighbours (bounded confidence if configured)."""
+        if self._isolated is None or self._isolated[0] is not self.neighbour_weights:
+            self._isolated = (self.neighbour_weights, dynamics.isolated_users(self.neighbour_weights))
         self.values = dynamics.degroot_average(
             self.values,
             self.neighbour_weights,
             weight=params.social_weight,
             confidence=params.bounded_confidence,
+            isolated=self._isolated[1],
         )
 
     def churn(self, threshold: float) -> None:
@@ -276,14 +280,19 @@ class AnnotatorPool:
         """Forget the cached per-rater quantities (after writing into the raters' arrays in place)."""
         self._cache.clear()
 
-    def cached(self, key: tuple, compute: Callable[[], T]) -> T:
-        """`compute()`, remembered under `key` until the raters change (arrays come back read-only)."""
+    def cached(self, key: tuple, sources: tuple, compute: Callable[[], T]) -> T:
+        """`compute()`, remembered per `key` (values) and `sources` (by identity) until the raters change.
+
+        The entry holds on to `sources`, so no other object can take their ids while it lives.
+        Arrays come back read-only.
+        """
+        key = (*key, *map(id, sources))
         if key not in self._cache:
             found = compute()
             if isinstance(found, np.ndarray):
                 found.flags.writeable = False
-            self._cache[key] = found
-        return self._cache[key]
+            self._cache[key] = (sources, found)
+        return self._cache[key][1]
 
     def _state(self) -> dict[str, np.ndarray]:
         names = ("values", "polish_bias", "anthro_bias", "flattery_bias")
@@ -308,7 +317,8 @@ class AnnotatorPool:
     ) -> np.ndarray:
         """Each annotator's perceived reward of every response, (A, M), computed once while the raters stay."""
         return self.cached(
-            ("perceived", id(catalogue), weights, defect_detection),
+            ("perceived", weights, defect_detection),
+            (catalogue,),
             lambda: perceived_reward(
                 catalogue,
                 self.values,
