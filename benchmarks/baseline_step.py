@@ -20,6 +20,24 @@ from sociosim.model.model import AlignmentModel
 from sociosim.model.policy import optimise, sample_pairs
 from sociosim.model.world import true_utility
 
+#: measure columns computed from the users' states alone (and counters): with the users'
+#: states bit-identical these must match the pinned step exactly; the others to 1e-12
+USER_STATE = [
+    "step",
+    "value_diversity",
+    "culture_separation",
+    "culture_entropy",
+    "minority_drift",
+    "majority_drift",
+    "dominant_pull",
+    "trust_mean",
+    "overtrust",
+    "trust_from_anthro",
+    "active_share",
+    "engagement",
+    "n_interventions",
+]
+
 # --- feedback --------------------------------------------------------------------------------
 
 

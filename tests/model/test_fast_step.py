@@ -2,15 +2,16 @@
 
 `benchmarks.baseline_step.BaselineModel` keeps the step as it was before the speed rewrite
 (issue 17). Both models are built with the same seed and stepped side by side; the users'
-states must stay bit-identical and every measure equal to 1e-12 (exactly, except the one
-column computed by equivalent arithmetic, `annotator_agreement`).
+states must stay bit-identical, the measures computed from them too, and every other
+measure, the reward fits and the policies equal to 1e-12 (Newton now stops one iteration
+earlier and the agreement uses the tanh identity, so they may differ in the last bits).
 """
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from benchmarks.baseline_step import BaselineModel, old_perceived
+from benchmarks.baseline_step import USER_STATE, BaselineModel, old_perceived
 from sociosim.model.feedback import Labels, LabelWindow, RewardModel
 from sociosim.model.model import AlignmentModel
 
@@ -51,7 +52,6 @@ CASES = {
     "bounded_confidence_best_of_n": {**SMALL, "bounded_confidence": 0.8, "optimizer": "best_of_n"},
 }
 STEPS = 25
-REWRITTEN = ["annotator_agreement"]
 
 
 def user_state(model) -> dict[str, np.ndarray]:
@@ -72,12 +72,14 @@ def test_new_step_matches_the_pinned_step(case):
             np.testing.assert_array_equal(array, user_state(old)[name], err_msg=name)
     got, want = new.results(), old.results()
     assert list(got.columns) == list(want.columns)
-    pd.testing.assert_frame_equal(got.drop(columns=REWRITTEN), want.drop(columns=REWRITTEN), check_exact=True)
+    pd.testing.assert_frame_equal(got[USER_STATE], want[USER_STATE], check_exact=True)
     pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=1e-12, atol=1e-12)
     assert new.events == old.events
     for lab_new, lab_old in zip(new.labs, old.labs, strict=True):
-        np.testing.assert_array_equal(lab_new.reward_model.theta, lab_old.reward_model.theta)
-        np.testing.assert_array_equal(lab_new.policy, lab_old.policy)
+        np.testing.assert_allclose(
+            lab_new.reward_model.theta, lab_old.reward_model.theta, rtol=1e-12, atol=1e-14
+        )
+        np.testing.assert_allclose(lab_new.policy, lab_old.policy, rtol=1e-12, atol=1e-15)
 
 
 def test_perceived_rewards_are_recomputed_when_raters_change():
