@@ -174,6 +174,16 @@ def aggregation_weights(culture: np.ndarray, *, balanced: bool) -> np.ndarray:
 NEWTON_TOL = 1e-8
 
 
+def sigmoid(x: np.ndarray, *, out: np.ndarray) -> np.ndarray:
+    """`1 / (1 + exp(-x))` as `(1 + tanh(x / 2)) / 2` into `out`: numpy's vectorised tanh is about
+    three times faster than scipy's `expit`, and the two agree to a few ulps."""
+    np.multiply(x, 0.5, out=out)
+    np.tanh(out, out=out)
+    out *= 0.5
+    out += 0.5
+    return out
+
+
 def fit_bradley_terry(
     features_diff: np.ndarray,
     first_wins: np.ndarray,
@@ -203,7 +213,7 @@ def fit_bradley_terry(
     scaled = np.empty_like(features_diff)
     transposed = features_diff.T
     for _ in range(iterations):
-        expit(np.matmul(features_diff, theta, out=p), out=p)
+        sigmoid(np.matmul(features_diff, theta, out=p), out=p)
         np.subtract(p, first_wins, out=work)
         if weights is not None:
             work *= weights
