@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.special import expit
 
 from sociosim.model.policy import kl_divergence, standardise
@@ -75,8 +76,7 @@ def centre_distances(values: np.ndarray, centres: np.ndarray) -> np.ndarray:
     `|v|^2 - 2 <mu_c, v> + |mu_c|^2`: one small matrix product, and each centre's row is one
     contiguous pass over the users.
     """
-    squared = centres @ values.T
-    squared *= -2.0
+    squared = (-2.0 * centres) @ values.T  # scaling by a power of two is exact: -2 <mu_c, v> to the bit
     squared += np.einsum("nd,nd->n", values, values)
     squared += np.einsum("cd,cd->c", centres, centres)[:, None]
     return np.sqrt(np.maximum(squared, 0.0, out=squared), out=squared)
@@ -84,12 +84,7 @@ def centre_distances(values: np.ndarray, centres: np.ndarray) -> np.ndarray:
 
 def nearest_centre(distances: np.ndarray) -> np.ndarray:
     """Index of the closest centre for every user, from (C, n) distances (first centre on ties)."""
-    nearest = np.zeros(distances.shape[1], dtype=np.int64)
-    best = distances[0].copy()
-    for c in range(1, len(distances)):
-        nearest[distances[c] < best] = c
-        np.minimum(best, distances[c], out=best)
-    return nearest
+    return np.argmin(distances, axis=0)
 
 
 def pull_contrast(culture: np.ndarray, n_cultures: int, dominant: int) -> np.ndarray:
@@ -142,9 +137,14 @@ def weighted_corr(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> float:
     return float(np.clip(cov / np.sqrt(vx * vy), -1.0, 1.0))
 
 
-def population_values(users: UserPopulation, cultures: Cultures) -> tuple[np.ndarray, np.ndarray]:
+def population_values(
+    users: UserPopulation, cultures: Cultures, constants: RunConstants | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Per-culture mean values now, and the population mean weighted by culture shares `w_c`."""
-    centroids = culture_centroids(users.values, users.culture, cultures.count)
+    if constants is None:
+        centroids = culture_centroids(users.values, users.culture, cultures.count)
+    else:
+        centroids = constants.centroids(users.values)
     return centroids, cultures.user_shares @ centroids
 
 
@@ -190,6 +190,8 @@ class RunConstants:
     success: np.ndarray  # (M,) chance each response really succeeds, `sigmoid(q - x)`
     minority_present: np.ndarray  # (C,) bool: cultures with members, the dominant one left out
     pairs: tuple[np.ndarray, np.ndarray]  # the (i < j) pairs of cultures, in `triu_indices` order
+    membership: sp.csr_matrix  # (C, N) 0/1: which users belong to each culture
+    members: np.ndarray  # (C,) float: how many (at least 1)
 
     @classmethod
     def capture(
@@ -210,7 +212,19 @@ class RunConstants:
             success=expit(catalogue.quality - catalogue.defect),
             minority_present=present,
             pairs=np.triu_indices(cultures.count, 1),
+            membership=sp.csr_matrix(
+                (np.ones(len(culture)), (culture, np.arange(len(culture)))),
+                shape=(cultures.count, len(culture)),
+            ),
+            members=np.maximum(np.bincount(culture, minlength=cultures.count).astype(float), 1.0),
         )
+
+    def centroids(self, values: np.ndarray) -> np.ndarray:
+        """`culture_centroids(values, culture, C)` as one sparse product over the members.
+
+        Each culture's row sums its members in index order, as `np.bincount` does: the same bits.
+        """
+        return (self.membership @ values) / self.members[:, None]
 
     def utility(self, values: np.ndarray, catalogue: Catalogue, weights: UtilityWeights) -> np.ndarray:
         """`true_utility(catalogue, values, weights)` with the shared part taken from the constants."""

@@ -282,7 +282,7 @@ class AlignmentModel(mesa.Model):
 
     def audit_measures(self, lab: int = 0) -> dict[str, float]:
         """What a regulator's audit of one lab sees: its policy's alignment measures and its users' overtrust."""
-        centroids, mean_values = population_values(self.users, self.cultures)
+        centroids, mean_values = population_values(self.users, self.cultures, self.constants)
         found = self._alignment(self.labs[lab], centroids, mean_values)
         if len(self.labs) == 1:
             found.update(
@@ -326,7 +326,7 @@ class AlignmentModel(mesa.Model):
         query shares (for the measures linear in the policy, exactly the mixture's), beside
         each lab's own columns and the market concentration.
         """
-        centroids, mean_values = population_values(self.users, self.cultures)
+        centroids, mean_values = population_values(self.users, self.cultures, self.constants)
         interventions = sum(e["complied"] for e in self.events)
         if len(self.labs) == 1:
             lab = self.labs[0]
@@ -371,7 +371,7 @@ class AlignmentModel(mesa.Model):
     def culture_lab_table(self) -> pd.DataFrame:
         """Per culture and lab: the share of that culture's active users' queries going to the lab, and the
         true utility gain the lab's policy gives the culture (relative to the base model, as `utility_<c>`)."""
-        centroids, mean_values = population_values(self.users, self.cultures)
+        centroids, mean_values = population_values(self.users, self.cultures, self.constants)
         usage = self.usage()
         active = self.users.active
         rows = []

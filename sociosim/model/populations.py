@@ -106,8 +106,10 @@ class UserPopulation:
         lab's persona cue weight (lower where a disclosure label is shown).
         """
         asking = np.flatnonzero(self.active & (rng.random(self.size) < params.query_share))
-        if len(policies) == 1:
-            lab = np.zeros(len(asking), dtype=np.int64)
+        if len(policies) == 1:  # one lab: plain columns, no per-asker lab index to select by
+            lab: int | np.ndarray = 0
+            uniforms = rng.random(len(asking))
+            received = responses_at(policies[0], uniforms)
         else:
             chance = self.usage(params.lab_choice)[asking]
             draw = rng.random(len(asking))
@@ -116,11 +118,11 @@ class UserPopulation:
             for column in range(1, len(policies)):  # inverse CDF over the labs, column by column
                 lab += draw >= below
                 below += chance[:, column]
-        uniforms = rng.random(len(asking))
-        received = np.empty(len(asking), dtype=np.int64)
-        for index, policy in enumerate(policies):
-            chose = lab == index
-            received[chose] = responses_at(policy, uniforms[chose])
+            uniforms = rng.random(len(asking))
+            received = np.empty(len(asking), dtype=np.int64)
+            for index, policy in enumerate(policies):
+                chose = lab == index
+                received[chose] = responses_at(policy, uniforms[chose])
         outcomes = dynamics.query_outcomes(
             catalogue.quality[received],
             catalogue.defect[received],
@@ -137,14 +139,22 @@ class UserPopulation:
             (self.trust_cal, outcomes.real),
             (self.trust_plain, outcomes.plain),
         ):
-            trust[asking, lab] = dynamics.update_trust(
-                trust[asking, lab], seen, rate=params.trust_rate, loss_aversion=params.loss_aversion
+            _put(
+                trust,
+                asking,
+                lab,
+                dynamics.update_trust(
+                    _take(trust, asking, lab),
+                    seen,
+                    rate=params.trust_rate,
+                    loss_aversion=params.loss_aversion,
+                ),
             )
         if params.persuasion > 0:
             self.values[asking] = dynamics.persuade(
                 self.values[asking],
                 catalogue.stance[received],
-                self.trust[asking, lab],
+                _take(self.trust, asking, lab),
                 strength=params.persuasion,
             )
         self.last_response[asking] = received
@@ -209,6 +219,19 @@ class UserPopulation:
             np.full(len(raters), USER_RATER),
             rng,
         )
+
+
+def _take(state: np.ndarray, asking: np.ndarray, lab: int | np.ndarray) -> np.ndarray:
+    """`state[asking, lab]`; for one lab index, through the column (a 1-D gather, no 2-D fancy index)."""
+    return state[:, lab][asking] if isinstance(lab, int) else state[asking, lab]
+
+
+def _put(state: np.ndarray, asking: np.ndarray, lab: int | np.ndarray, values: np.ndarray) -> None:
+    """`state[asking, lab] = values`, through the column for one lab index."""
+    if isinstance(lab, int):
+        state[:, lab][asking] = values
+    else:
+        state[asking, lab] = values
 
 
 #: the AnnotatorPool fields its cached per-rater quantities are computed from
