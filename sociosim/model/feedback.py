@@ -11,6 +11,7 @@ from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.linalg.lapack import dposv
 from scipy.special import expit
 
 from sociosim.model.world import Catalogue
@@ -91,16 +92,17 @@ def pairwise_agreement(probabilities: np.ndarray) -> float:
 class LabelWindow:
     """The sliding window of recent label batches that the reward model is fitted on.
 
-    Beside each batch it keeps the batch's feature differences `phi(first) - phi(second)`
-    (made on first need), so a refit gathers only the newest batch's rows; `design` joins
-    the blocks oldest first into one reused buffer, the same rows in the same order as
-    gathering the whole window anew.
+    Beside each batch it keeps the batch's feature differences `phi(first) - phi(second)`,
+    feature-major (k, b) and made on first need, so a refit gathers only the newest batch's
+    pairs; `design` joins the blocks oldest first into one reused (k, n) buffer, the same
+    columns in the same order as gathering the whole window anew.
     """
 
     def __init__(self, *, steps: int):
         self._batches: deque[Labels] = deque(maxlen=steps)
         self._blocks: deque[np.ndarray | None] = deque(maxlen=steps)
         self._features: np.ndarray | None = None  # the features the blocks were made with
+        self._by_feature = np.empty((0, 0))  # their transpose (k, M)
         self._diff = np.empty((0, 0))
         self._wins = np.empty(0)
 
@@ -115,35 +117,33 @@ class LabelWindow:
         return sum(len(b) for b in self._batches)
 
     def design(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-        """The window's feature differences (n, k) and outcomes (n,), or None when no pair is informative.
+        """The window's feature differences, feature-major (k, n), and outcomes (n,); None when no pair is informative.
 
         The arrays are views of buffers reused by the next call: read them before pushing again.
         """
         if features is not self._features:  # another reward model (a misspecification mandate)
             self._features = features
+            self._by_feature = np.ascontiguousarray(features.T)
             self._blocks = deque([None] * len(self._batches), maxlen=self._blocks.maxlen)
-        blocks = [self._block(index, features) for index in range(len(self._batches))]
+        blocks = [self._block(index) for index in range(len(self._batches))]
         if not any(block.any() for block in blocks):
             return None
-        total = sum(len(block) for block in blocks)
-        k = features.shape[1]
-        if self._diff.shape[0] < total or self._diff.shape[1] != k:
-            self._diff = np.empty((total, k))
-            self._wins = np.empty(total)
-        diff, wins = self._diff[:total], self._wins[:total]
-        np.concatenate(blocks, out=diff)
-        np.concatenate([batch.first_wins for batch in self._batches], out=wins)
-        return diff, wins
+        shape = (features.shape[1], sum(block.shape[1] for block in blocks))
+        if self._diff.shape != shape:  # the window grew (first steps) or its batches changed size
+            self._diff, self._wins = np.empty(shape), np.empty(shape[1])
+        np.concatenate(blocks, axis=1, out=self._diff)
+        np.concatenate([batch.first_wins for batch in self._batches], out=self._wins)
+        return self._diff, self._wins
 
     def cultures(self) -> np.ndarray:
         """The rater culture of every label in the window, oldest first."""
         return np.concatenate([batch.culture for batch in self._batches])
 
-    def _block(self, index: int, features: np.ndarray) -> np.ndarray:
+    def _block(self, index: int) -> np.ndarray:
         block = self._blocks[index]
         if block is None:
             batch = self._batches[index]
-            block = self._blocks[index] = features[batch.first] - features[batch.second]
+            block = self._blocks[index] = self._by_feature[:, batch.first] - self._by_feature[:, batch.second]
         return block
 
 
@@ -194,44 +194,75 @@ def fit_bradley_terry(
     iterations: int = 50,
     tol: float = NEWTON_TOL,
 ) -> np.ndarray:
-    """L2-regularised logistic regression of outcomes on feature differences, by Newton's method.
+    """L2-regularised logistic regression of outcomes on feature differences (n, k), by Newton's method.
 
     Minimises `-sum w [y log s(x.theta) + (1-y) log s(-x.theta)] + l2/2 |theta|^2`;
-    `weights=None` means unit weights (pooled labels), whose products are skipped. Each
-    iteration works in buffers allocated once per fit; the arithmetic is the textbook
-    update's, operation for operation, so the fit is the same to the last bit.
+    `weights=None` means unit weights (pooled labels), whose products are skipped.
     """
-    k = features_diff.shape[1]
+    return newton_bradley_terry(
+        np.ascontiguousarray(features_diff.T),
+        first_wins,
+        weights,
+        l2=l2,
+        start=start,
+        iterations=iterations,
+        tol=tol,
+    )
+
+
+def newton_bradley_terry(
+    by_feature: np.ndarray,
+    first_wins: np.ndarray,
+    weights: np.ndarray | None,
+    *,
+    l2: float,
+    start: np.ndarray | None = None,
+    iterations: int = 50,
+    tol: float = NEWTON_TOL,
+) -> np.ndarray:
+    """`fit_bradley_terry` on the differences laid out feature-major, (k, n).
+
+    Feature-major, every pass runs along a contiguous row of n values (the curvature
+    scaling is one broadcast over rows, not n short rows of k); the work arrays are
+    allocated once per fit, and the k x k Newton system, symmetric positive definite,
+    is solved by Cholesky (`dposv`).
+    """
+    k, n = by_feature.shape
     theta = np.zeros(k) if start is None else start.copy()
-    n = len(first_wins)
     if n == 0 or k == 0:
         return theta
     ridge = max(l2, 1e-9) * np.eye(k)
     p = np.empty(n)
     work = np.empty(n)
     weighted = np.empty(n) if weights is not None else None
-    scaled = np.empty_like(features_diff)
-    transposed = features_diff.T
+    scaled = np.empty_like(by_feature)
+    pairs_major = by_feature.T
     for _ in range(iterations):
-        sigmoid(np.matmul(features_diff, theta, out=p), out=p)
+        sigmoid(np.matmul(theta, by_feature, out=p), out=p)
         np.subtract(p, first_wins, out=work)
         if weights is not None:
             work *= weights
-        gradient = transposed @ work
+        gradient = by_feature @ work
         gradient += l2 * theta
         np.subtract(1, p, out=work)  # the curvature w p (1 - p)
         if weighted is not None:
             work *= np.multiply(weights, p, out=weighted)
         else:
             work *= p
-        np.multiply(features_diff, work[:, None], out=scaled)
-        hessian = scaled.T @ features_diff
+        np.multiply(by_feature, work, out=scaled)
+        hessian = scaled @ pairs_major
         hessian += ridge
-        step = np.linalg.solve(hessian, gradient)
+        step = solve_positive(hessian, gradient)
         theta -= step
         if np.max(np.abs(step)) < tol:
             break
     return theta
+
+
+def solve_positive(matrix: np.ndarray, vector: np.ndarray) -> np.ndarray:
+    """`matrix^-1 vector` for a symmetric positive definite matrix (Cholesky; LU if it is not PD numerically)."""
+    _, solution, info = dposv(matrix, vector)
+    return solution if info == 0 else np.linalg.solve(matrix, vector)
 
 
 @dataclass
@@ -257,15 +288,15 @@ class RewardModel:
             design = labels.design(self.features)
             if design is None:
                 return
-            diff, wins = design
+            by_feature, wins = design
             culture = labels.cultures() if balanced else None
         else:
             diff = self.features[labels.first] - self.features[labels.second]
             if not np.any(diff):
                 return
-            wins, culture = labels.first_wins, labels.culture
+            by_feature, wins, culture = np.ascontiguousarray(diff.T), labels.first_wins, labels.culture
         weights = aggregation_weights(culture, balanced=True) if balanced else None
-        self.theta = fit_bradley_terry(diff, wins, weights, l2=l2, start=self.theta)
+        self.theta = newton_bradley_terry(by_feature, wins, weights, l2=l2, start=self.theta)
 
 
 def constitution_terms(catalogue: Catalogue, *, harm: float, agree: float, anthro: float) -> np.ndarray:

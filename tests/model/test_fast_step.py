@@ -116,12 +116,12 @@ def test_window_design_equals_gathering_every_row():
         window.push(Labels(first, second, rng.random(size).round(), np.zeros(size, dtype=np.int64)))
         diff, wins = window.design(features)
         labels = window.labels()
-        np.testing.assert_array_equal(diff, features[labels.first] - features[labels.second])
+        np.testing.assert_array_equal(diff, (features[labels.first] - features[labels.second]).T)
         np.testing.assert_array_equal(wins, labels.first_wins)
     other = rng.standard_normal((20, 2))  # another reward model's features: the blocks are made anew
     diff, _ = window.design(other)
     labels = window.labels()
-    np.testing.assert_array_equal(diff, other[labels.first] - other[labels.second])
+    np.testing.assert_array_equal(diff, (other[labels.first] - other[labels.second]).T)
 
 
 def test_refit_on_the_window_equals_refit_on_its_labels():
