@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 # (n_users, sociosim steps, naive steps): naive Mesa only up to 10^5 users, few steps
-FULL = [(1_000, 200, 20), (10_000, 100, 5), (100_000, 50, 2), (1_000_000, 100, 0)]
+FULL = [(1_000, 200, 20), (10_000, 100, 5), (100_000, 100, 2), (1_000_000, 40, 0)]
 QUICK = [(300, 20, 5), (1_000, 20, 3), (3_000, 10, 2)]
 HERE = Path(__file__).resolve().parent
 
@@ -29,6 +29,7 @@ COLUMNS = [
     ("reference_us", "reference user-steps/s", "{:.3g}"),
     ("naive_us", "naive Mesa user-steps/s", "{}"),
     ("ratio_reference", "sociosim / reference", "{:.2f}"),
+    ("ratio_reference_paired", "sociosim / reference, paired rounds", "{:.2f}"),
     ("ratio_naive", "sociosim / naive", "{}"),
     ("sociosim_step_ms", "sociosim step ms", "{:.2f}"),
     ("reference_step_ms", "reference step ms", "{:.2f}"),
@@ -198,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
         "--results", type=Path, default=None, help="also write the Markdown table to this file"
     )
     args = parser.parse_args(argv)
-    sizes, rounds = (QUICK, 2) if args.quick else (FULL, 5)
+    sizes, rounds = (QUICK, 2) if args.quick else (FULL, 20)
     mode = "quick" if args.quick else "full"
     started = time.perf_counter()
     rows = []

@@ -79,18 +79,21 @@ def measure(
     reference_rng = np.random.default_rng(seed + 2)
     socio_times: list[float] = []
     ref_times: list[float] = []
+    paired: list[float] = []  # per round: reference / sociosim step medians, both under that round's load
     for _ in range(rounds):
-        socio_times += _timed(model.step, per_round)
+        mine = _timed(model.step, per_round)
         if reference is None:
             reference = ReferenceUsers.from_population(model.users, model.params, model.catalogue)
             record["rss_sociosim_mb"] = _peak_rss_mb()
         policy = model.policy
-        ref_times += _timed(
-            lambda users=reference, policy=policy: users.step(policy, reference_rng), per_round
-        )
+        theirs = _timed(lambda users=reference, policy=policy: users.step(policy, reference_rng), per_round)
+        socio_times += mine
+        ref_times += theirs
+        paired.append(statistics.median(theirs) / statistics.median(mine))
     record["steps"] = len(socio_times)
     record["sociosim_step_s"] = statistics.median(socio_times)
     record["reference_step_s"] = statistics.median(ref_times)
+    record["ratio_reference_paired"] = statistics.median(paired)
 
     # the parts of sociosim's step, timed on the final state
     k = max(3, min(20, steps // 5))
