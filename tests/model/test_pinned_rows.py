@@ -7,7 +7,7 @@ step below 1e-8, where quadratic convergence leaves the next at the rounding lev
 annotator agreement uses `(1 + t_i t_j) / 2`, `t = tanh(z / 2)`. So the columns that depend
 on the policy may differ from the pinned values in the last bits and are held to 1e-12;
 the columns computed from the users' states alone, and the counters, must match exactly
-(the users' states are bit-identical).
+(the users' states are bit-identical). The test keeps its name, which docs/ODD.md cites.
 """
 
 import importlib.util
@@ -26,7 +26,7 @@ PINNED = pd.read_parquet(DATA / "pinned_rows.parquet")
 
 
 @pytest.mark.parametrize(("name", "seed", "extra"), pinned.CASES, ids=[c[0] for c in pinned.CASES])
-def test_rows_match_the_pinned_rows(name, seed, extra):
+def test_rows_are_bit_identical_to_the_pinned_rows(name, seed, extra):
     got = pinned.pinned_run(name, seed, extra)
     want = PINNED[PINNED["scenario"] == name].drop(columns=["scenario"]).reset_index(drop=True)
     assert list(got.columns) == list(want.columns)
