@@ -1,0 +1,324 @@
+"""The commit protocol's checks: which parts of a results store are whole, and why the others are not.
+
+A part is the files named `<part>.parquet` under runs/, measures/, events/ and agents/.
+Its runs file is the commit record: written last, it carries in its Parquet metadata a
+manifest (`sociosim.part`) of the data files the commit wrote and their row counts. A
+part counts (its runs are done, its rows are read) only when
+
+- its runs file and every file the manifest names exist and parse (a truncated or
+  interrupted copy fails: its footer is missing or the file is absent);
+- each file has the row count the manifest records (a file swapped in from elsewhere fails);
+- each file's Arrow schema gives the columns the store knows their types (a text `status`,
+  `point` or `gap` fails: read, it would make runs count twice or `avg(gap)` fail for the
+  whole store), and every status is 'ok' or 'failed'.
+
+Parts committed before the manifest existed must hold a measures file when a run is ok.
+A file the user may not read is not damage: the check raises `StoreAccessError` naming
+it (an environment error), so nothing is moved aside or re-run because of it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+DATA_TABLES = ("measures", "events", "agents")
+TABLES = ("runs", *DATA_TABLES)
+MANIFEST_KEY = b"sociosim.part"
+STATUSES = frozenset({"ok", "failed"})
+
+
+class StoreAccessError(PermissionError):
+    """A store file or folder this user may not read or list: an environment error (exit 1), never damage."""
+
+    def __init__(self, path: Path | str, action: str = "read"):
+        super().__init__(13, f"permission denied: cannot {action} {path}", str(path))
+
+    def __str__(self) -> str:
+        return str(self.strerror)
+
+
+# --- what each column must be ----------------------------------------------------------------
+
+Check = Callable[[pa.DataType], bool]
+
+
+def _text(t: pa.DataType) -> bool:
+    return pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t)
+
+
+def _integer(t: pa.DataType) -> bool:
+    return pa.types.is_integer(t)
+
+
+def _number(t: pa.DataType) -> bool:
+    return pa.types.is_integer(t) or pa.types.is_floating(t)
+
+
+def _maybe(check: Check) -> Check:
+    return lambda t: pa.types.is_null(t) or check(t)
+
+
+KINDS: dict[Check, str] = {}
+
+
+def _kind(check: Check, words: str) -> Check:
+    KINDS[check] = words
+    return check
+
+
+TEXT = _kind(_text, "text")
+INTEGER = _kind(_integer, "an integer")
+NUMBER = _kind(_number, "a number")
+BOOL = _kind(_maybe(pa.types.is_boolean), "true/false")
+MAYBE_TEXT = _kind(_maybe(_text), "text")
+TIMESTAMP = _kind(pa.types.is_timestamp, "a timestamp")
+PLAIN = _kind(
+    lambda t: pa.types.is_null(t) or pa.types.is_boolean(t) or _number(t) or _text(t),
+    "a number, true/false or text",
+)
+
+ID_TYPES: dict[str, Check] = {
+    "run_key": TEXT,
+    "scenario": TEXT,
+    "scenario_hash": TEXT,
+    "code": TEXT,
+    "point": INTEGER,
+    "replicate": INTEGER,
+    "seed_entropy": TEXT,
+    "seed_spawn_key": TEXT,
+}
+TABLE_TYPES: dict[str, dict[str, Check]] = {
+    "runs": {
+        **ID_TYPES,
+        "plan_key": TEXT,
+        "status": TEXT,
+        "error": MAYBE_TEXT,
+        "params_json": TEXT,
+        "steps": INTEGER,
+        "agent_snapshot_every": INTEGER,
+        "duration_s": NUMBER,
+        "cpu_s": NUMBER,
+        "sociosim_version": TEXT,
+        "git_commit": MAYBE_TEXT,
+        "git_dirty": BOOL,
+        "committed_at": TIMESTAMP,
+    },
+    "measures": {**ID_TYPES, "step": INTEGER},
+    "events": {**ID_TYPES, "step": INTEGER},
+    "agents": {**ID_TYPES, "step": INTEGER},
+}
+REQUIRED = {"runs": ("run_key", "status"), "measures": ("run_key", "step")}
+
+
+def schema_problem(table: str, schema: pa.Schema) -> str | None:
+    """Why a part file's schema is not one this store writes (None if it is).
+
+    Known columns must have their type; a measure (a measures column after `step`) must be
+    a number; any other column (design parameters) a plain number, true/false or text.
+    """
+    for name in REQUIRED.get(table, ("run_key",)):
+        if name not in schema.names:
+            return f"{table} file has no {name} column"
+    known = TABLE_TYPES[table]
+    after_step = False
+    for f in schema:
+        check = known.get(f.name)
+        if check is None:
+            check = NUMBER if table == "measures" and after_step else PLAIN
+        if not check(f.type):
+            return f"{table} column {f.name} is {f.type}, not {KINDS[check]}"
+        after_step = after_step or f.name == "step"
+    return None
+
+
+# --- reading a part's files ------------------------------------------------------------------
+
+
+def list_parts(directory: Path) -> dict[str, Path]:
+    """The `<part>.parquet` files of one table folder by part name; a missing folder holds none.
+
+    A folder this user may not list raises StoreAccessError: silently seeing no parts would
+    re-run (and store twice) what another user's batch stored.
+    """
+    try:
+        entries = list(os.scandir(directory))
+    except FileNotFoundError:
+        return {}
+    except PermissionError:
+        raise StoreAccessError(directory, "list") from None
+    return {
+        e.name[: -len(".parquet")]: Path(e.path)
+        for e in entries
+        if e.name.endswith(".parquet") and not e.name.startswith(".")
+    }
+
+
+def read_footer(path: Path) -> pq.FileMetaData | None:
+    """A Parquet file's footer, or None if the file is gone, truncated or not Parquet.
+
+    The file is opened by Python so that a permission error is told apart from damage.
+    """
+    try:
+        with open(path, "rb") as fh:
+            return pq.ParquetFile(fh).metadata
+    except PermissionError:
+        raise StoreAccessError(path) from None
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, pa.ArrowException):
+        return None
+
+
+def read_columns(path: Path, columns: list[str]) -> pa.Table:
+    """Some columns of a part file (opened by Python, so a permission error names the file)."""
+    try:
+        with open(path, "rb") as fh:
+            return pq.read_table(fh, columns=columns)
+    except PermissionError:
+        raise StoreAccessError(path) from None
+
+
+def manifest(metadata: pq.FileMetaData) -> dict[str, int] | None:
+    """The data tables and row counts a runs file says its commit wrote (None before manifests)."""
+    raw = (metadata.metadata or {}).get(MANIFEST_KEY)
+    if raw is None:
+        return None
+    try:
+        rows = json.loads(raw)["rows"]
+    except (ValueError, KeyError, TypeError):
+        return {}
+    if not isinstance(rows, dict):
+        return {}
+    return {str(k): int(v) for k, v in rows.items() if k in DATA_TABLES and isinstance(v, int)}
+
+
+def manifest_metadata(rows: dict[str, int]) -> dict[bytes, bytes]:
+    """The Parquet key-value metadata that records a commit's data files and their row counts."""
+    return {MANIFEST_KEY: json.dumps({"version": 1, "rows": rows}, sort_keys=True).encode()}
+
+
+Record = tuple[str, str, str, str | None]  # run_key, status, plan_key, code
+
+
+@dataclass
+class PartCheck:
+    """The verdict on one part: `problem` is None when it counts; what was read along the way."""
+
+    stem: str
+    problem: str | None = None
+    files: dict[str, Path] = field(default_factory=dict)  # the files to read, by table
+    schemas: dict[str, pa.Schema] = field(default_factory=dict)
+    records: list[Record] = field(default_factory=list)  # its runs (read even when damaged, if possible)
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+
+def _records(path: Path, schema: pa.Schema) -> list[Record]:
+    names = set(schema.names)
+    wanted = ["run_key", "status", *(c for c in ("plan_key", "code") if c in names)]
+    table = read_columns(path, wanted)
+    keys = table["run_key"].to_pylist()
+    plans = table["plan_key"].to_pylist() if "plan_key" in names else keys
+    codes = table["code"].to_pylist() if "code" in names else [None] * len(keys)
+    return list(zip(keys, table["status"].to_pylist(), plans, codes, strict=True))
+
+
+def check_part(root: Path, stem: str, runs_file: Path) -> PartCheck:
+    """Check one committed part's files against its manifest and the expected schema."""
+    part = PartCheck(stem)
+    meta = read_footer(runs_file)
+    if meta is None:
+        part.problem = "its runs file is truncated or not Parquet"
+        return part
+    schema = meta.schema.to_arrow_schema()
+    part.problem = schema_problem("runs", schema)
+    if part.problem is not None:
+        return part
+    part.records = _records(runs_file, schema)
+    bad = {s for _, s, _, _ in part.records} - STATUSES
+    if bad or any(k is None for k, _, _, _ in part.records):
+        part.problem = f"runs file holds a status {sorted(map(str, bad))[0]!r}" if bad else "a run has no key"
+        return part
+    part.files["runs"], part.schemas["runs"] = runs_file, schema
+    rows = manifest(meta)
+    if rows is None:  # committed before manifests: every data file present is part of it
+        rows = {t: -1 for t in DATA_TABLES if (root / t / f"{stem}.parquet").exists()}
+        if "measures" not in rows and any(s == "ok" for _, s, _, _ in part.records):
+            part.problem = "its measures file is missing"
+            return part
+    for table, n_rows in rows.items():
+        path = root / table / f"{stem}.parquet"
+        data = read_footer(path)
+        if data is None:
+            state = "missing" if not path.exists() else "truncated or not Parquet"
+            part.problem = f"its {table} file is {state}"
+            return part
+        if n_rows >= 0 and data.num_rows != n_rows:
+            part.problem = f"its {table} file has {data.num_rows} rows, its commit wrote {n_rows}"
+            return part
+        data_schema = data.schema.to_arrow_schema()
+        part.problem = schema_problem(table, data_schema)
+        if part.problem is not None:
+            return part
+        part.files[table], part.schemas[table] = path, data_schema
+    return part
+
+
+def conflicting_types(parts: list[PartCheck]) -> dict[str, str]:
+    """Parts whose column type no other type of that column unifies with, by part: the odd ones out.
+
+    Design columns have no fixed type (a parameter may be a number or text), so a column is
+    judged across parts: the type most parts have wins (ties: the oldest part's), and a
+    part whose type cannot be read together with it is named with the reason.
+    """
+    problems: dict[str, str] = {}
+    for table in TABLES:
+        holders = [p for p in sorted(parts, key=lambda p: p.stem) if table in p.schemas]
+        columns: dict[str, list[tuple[PartCheck, pa.DataType]]] = {}
+        for p in holders:
+            for f in p.schemas[table]:
+                if not pa.types.is_null(f.type):
+                    columns.setdefault(f.name, []).append((p, f.type))
+        for name, typed in columns.items():
+            counts = Counter(str(t) for _, t in typed)
+            if len(counts) == 1:
+                continue
+            order = {str(t): i for i, (_, t) in reversed(list(enumerate(typed)))}
+            winner_text = max(counts, key=lambda t: (counts[t], -order[t]))
+            winner = next(t for _, t in typed if str(t) == winner_text)
+            for p, t in typed:
+                if p.stem in problems or _unifies(winner, t):
+                    continue
+                problems[p.stem] = f"{table} column {name} is {t} where other parts have {winner}"
+    return problems
+
+
+def _unifies(a: pa.DataType, b: pa.DataType) -> bool:
+    try:
+        pa.unify_schemas([pa.schema([("c", a)]), pa.schema([("c", b)])], promote_options="permissive")
+    except (pa.ArrowException, TypeError, ValueError):
+        return False
+    return True
+
+
+__all__ = [
+    "DATA_TABLES",
+    "TABLES",
+    "PartCheck",
+    "StoreAccessError",
+    "check_part",
+    "conflicting_types",
+    "list_parts",
+    "manifest_metadata",
+    "schema_problem",
+]
