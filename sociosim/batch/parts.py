@@ -161,14 +161,15 @@ def list_parts(directory: Path) -> dict[str, Path]:
     }
 
 
-def read_footer(path: Path) -> pq.FileMetaData | None:
-    """A Parquet file's footer, or None if the file is gone, truncated or not Parquet.
+def read_footer(path: Path) -> tuple[pq.FileMetaData, pa.Schema] | None:
+    """A Parquet file's footer and Arrow schema, or None if the file is gone, truncated or not Parquet.
 
     The file is opened by Python so that a permission error is told apart from damage.
     """
     try:
         with open(path, "rb") as fh:
-            return pq.ParquetFile(fh).metadata
+            parquet = pq.ParquetFile(fh)
+            return parquet.metadata, parquet.schema_arrow
     except PermissionError:
         raise StoreAccessError(path) from None
     except FileNotFoundError:
@@ -186,23 +187,54 @@ def read_columns(path: Path, columns: list[str]) -> pa.Table:
         raise StoreAccessError(path) from None
 
 
-def manifest(metadata: pq.FileMetaData) -> dict[str, int] | None:
-    """The data tables and row counts a runs file says its commit wrote (None before manifests)."""
+@dataclass(frozen=True)
+class Manifest:
+    """What a commit wrote: each data table's row count, and each file's columns and types."""
+
+    rows: dict[str, int]
+    schemas: dict[str, list[tuple[str, str]]]
+
+
+def columns_of(schema: pa.Schema) -> list[tuple[str, str]]:
+    """A schema as (column, type) pairs, as the manifest records it."""
+    return [(f.name, str(f.type)) for f in schema]
+
+
+def manifest(metadata: pq.FileMetaData) -> Manifest | None:
+    """The manifest in a runs file's metadata (None for parts committed before manifests)."""
     raw = (metadata.metadata or {}).get(MANIFEST_KEY)
     if raw is None:
         return None
     try:
-        rows = json.loads(raw)["rows"]
-    except (ValueError, KeyError, TypeError):
-        return {}
-    if not isinstance(rows, dict):
-        return {}
-    return {str(k): int(v) for k, v in rows.items() if k in DATA_TABLES and isinstance(v, int)}
+        doc = json.loads(raw)
+        rows = {str(k): int(v) for k, v in doc["rows"].items() if k in DATA_TABLES}
+        schemas = {str(t): [(str(n), str(ty)) for n, ty in cols] for t, cols in doc["schemas"].items()}
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return Manifest({}, {"runs": [("a readable manifest", "")]})  # fails every schema comparison
+    return Manifest(rows, schemas)
 
 
-def manifest_metadata(rows: dict[str, int]) -> dict[bytes, bytes]:
-    """The Parquet key-value metadata that records a commit's data files and their row counts."""
-    return {MANIFEST_KEY: json.dumps({"version": 1, "rows": rows}, sort_keys=True).encode()}
+def manifest_metadata(rows: dict[str, int], schemas: dict[str, pa.Schema]) -> dict[bytes, bytes]:
+    """The Parquet key-value metadata recording a commit's data files, row counts and schemas."""
+    doc = {"version": 1, "rows": rows, "schemas": {t: columns_of(s) for t, s in schemas.items()}}
+    return {MANIFEST_KEY: json.dumps(doc, sort_keys=True).encode()}
+
+
+def _against_manifest(table: str, schema: pa.Schema, written: Manifest) -> str | None:
+    """Why a file's columns differ from those its commit wrote (None if they are the same)."""
+    expected = written.schemas.get(table)
+    if expected is None:
+        return f"its commit record has no schema for the {table} file"
+    actual = columns_of(schema)
+    if actual == expected:
+        return None
+    wrote = dict(expected)
+    for name, type_text in actual:
+        if name not in wrote:
+            return f"{table} column {name} is not one its commit wrote"
+        if wrote[name] != type_text:
+            return f"{table} column {name} is {type_text}, its commit wrote {wrote[name]}"
+    return f"{table} file lacks columns its commit wrote"
 
 
 Record = tuple[str, str, str, str | None]  # run_key, status, plan_key, code
@@ -217,6 +249,7 @@ class PartCheck:
     files: dict[str, Path] = field(default_factory=dict)  # the files to read, by table
     schemas: dict[str, pa.Schema] = field(default_factory=dict)
     records: list[Record] = field(default_factory=list)  # its runs (read even when damaged, if possible)
+    legacy: bool = False  # committed before manifests: column types judged against other parts
 
     @property
     def ok(self) -> bool:
@@ -234,14 +267,18 @@ def _records(path: Path, schema: pa.Schema) -> list[Record]:
 
 
 def check_part(root: Path, stem: str, runs_file: Path) -> PartCheck:
-    """Check one committed part's files against its manifest and the expected schema."""
+    """Check one committed part's files against its manifest (row counts, schemas) and the expected types."""
     part = PartCheck(stem)
-    meta = read_footer(runs_file)
-    if meta is None:
+    footer = read_footer(runs_file)
+    if footer is None:
         part.problem = "its runs file is truncated or not Parquet"
         return part
-    schema = meta.schema.to_arrow_schema()
-    part.problem = schema_problem("runs", schema)
+    meta, schema = footer
+    written = manifest(meta)
+    part.legacy = written is None
+    part.problem = schema_problem("runs", schema) or (
+        _against_manifest("runs", schema, written) if written is not None else None
+    )
     if part.problem is not None:
         return part
     part.records = _records(runs_file, schema)
@@ -250,12 +287,13 @@ def check_part(root: Path, stem: str, runs_file: Path) -> PartCheck:
         part.problem = f"runs file holds a status {sorted(map(str, bad))[0]!r}" if bad else "a run has no key"
         return part
     part.files["runs"], part.schemas["runs"] = runs_file, schema
-    rows = manifest(meta)
-    if rows is None:  # committed before manifests: every data file present is part of it
+    if written is None:  # committed before manifests: every data file present is part of it
         rows = {t: -1 for t in DATA_TABLES if (root / t / f"{stem}.parquet").exists()}
         if "measures" not in rows and any(s == "ok" for _, s, _, _ in part.records):
             part.problem = "its measures file is missing"
             return part
+    else:
+        rows = written.rows
     for table, n_rows in rows.items():
         path = root / table / f"{stem}.parquet"
         data = read_footer(path)
@@ -263,23 +301,40 @@ def check_part(root: Path, stem: str, runs_file: Path) -> PartCheck:
             state = "missing" if not path.exists() else "truncated or not Parquet"
             part.problem = f"its {table} file is {state}"
             return part
-        if n_rows >= 0 and data.num_rows != n_rows:
-            part.problem = f"its {table} file has {data.num_rows} rows, its commit wrote {n_rows}"
+        data_meta, data_schema = data
+        if n_rows >= 0 and data_meta.num_rows != n_rows:
+            part.problem = f"its {table} file has {data_meta.num_rows} rows, its commit wrote {n_rows}"
             return part
-        data_schema = data.schema.to_arrow_schema()
-        part.problem = schema_problem(table, data_schema)
+        part.problem = schema_problem(table, data_schema) or (
+            _against_manifest(table, data_schema, written) if written is not None else None
+        )
         if part.problem is not None:
             return part
         part.files[table], part.schemas[table] = path, data_schema
+    part.problem = _within_part(part)
     return part
 
 
-def conflicting_types(parts: list[PartCheck]) -> dict[str, str]:
-    """Parts whose column type no other type of that column unifies with, by part: the odd ones out.
+def _within_part(part: PartCheck) -> str | None:
+    """Why a column shared by a part's files has types that cannot be read together (None if none)."""
+    seen: dict[str, tuple[str, pa.DataType]] = {}
+    for table, schema in part.schemas.items():
+        for f in schema:
+            if f.name in seen and not _unifies(seen[f.name][1], f.type):
+                other, t = seen[f.name]
+                return f"column {f.name} is {f.type} in its {table} file but {t} in its {other} file"
+            seen.setdefault(f.name, (table, f.type))
+    return None
 
-    Design columns have no fixed type (a parameter may be a number or text), so a column is
-    judged across parts: the type most parts have wins (ties: the oldest part's), and a
-    part whose type cannot be read together with it is named with the reason.
+
+def conflicting_types(parts: list[PartCheck]) -> dict[str, str]:
+    """Parts committed before manifests whose column type cannot be read with the type most parts have.
+
+    Such parts have no record of the schema they were written with, and design columns have
+    no fixed type (a parameter may be a number or text), so a column is judged across parts:
+    the type most parts have wins (ties: the oldest part's), and a pre-manifest part whose
+    type cannot be read together with it is named with the reason. Parts with a manifest
+    are judged by it alone.
     """
     problems: dict[str, str] = {}
     for table in TABLES:
@@ -297,7 +352,7 @@ def conflicting_types(parts: list[PartCheck]) -> dict[str, str]:
             winner_text = max(counts, key=lambda t: (counts[t], -order[t]))
             winner = next(t for _, t in typed if str(t) == winner_text)
             for p, t in typed:
-                if p.stem in problems or _unifies(winner, t):
+                if not p.legacy or p.stem in problems or _unifies(winner, t):
                     continue
                 problems[p.stem] = f"{table} column {name} is {t} where other parts have {winner}"
     return problems
@@ -314,6 +369,7 @@ def _unifies(a: pa.DataType, b: pa.DataType) -> bool:
 __all__ = [
     "DATA_TABLES",
     "TABLES",
+    "Manifest",
     "PartCheck",
     "StoreAccessError",
     "check_part",

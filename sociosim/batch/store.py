@@ -107,9 +107,11 @@ def arrow_table(df: pd.DataFrame) -> pa.Table:
     return table.cast(pa.schema(fields)).replace_schema_metadata(None)
 
 
-def write_parquet_temp(df: pd.DataFrame, final: Path, metadata: dict[bytes, bytes] | None = None) -> Path:
+def write_parquet_temp(
+    data: pd.DataFrame | pa.Table, final: Path, metadata: dict[bytes, bytes] | None = None
+) -> Path:
     """Write a frame as Parquet (with optional key-value metadata) to a fsynced temp file beside `final`."""
-    table = arrow_table(df)
+    table = arrow_table(data) if isinstance(data, pd.DataFrame) else data
     if metadata:
         table = table.replace_schema_metadata(metadata)
     floats = [f.name for f in table.schema if pa.types.is_floating(f.type)]
@@ -219,7 +221,9 @@ class ResultStore:
             if key not in self._checked:
                 self._checked[key] = check_part(self.path, stem, runs_files[stem])
             check = self._checked[key]
-            checks[stem] = PartCheck(stem, check.problem, check.files, check.schemas, check.records)
+            checks[stem] = PartCheck(
+                stem, check.problem, check.files, check.schemas, check.records, check.legacy
+            )
         for stem, problem in conflicting_types([c for c in checks.values() if c.ok]).items():
             checks[stem].problem = problem
         return checks
@@ -351,6 +355,7 @@ class ResultStore:
             part = new_part_id()
             temps: list[tuple[Path, Path]] = []
             rows: dict[str, int] = {}
+            schemas: dict[str, pa.Schema] = {}
             runs_tmp: Path | None = None
             try:
                 for name in DATA_TABLES:
@@ -360,11 +365,14 @@ class ResultStore:
                     frame = frame[frame["run_key"].isin(keys)]
                     final = self.path / name / f"{part}.parquet"
                     final.parent.mkdir(exist_ok=True)
-                    temps.append((write_parquet_temp(frame, final), final))
-                    rows[name] = len(frame)
+                    table = arrow_table(frame)
+                    temps.append((write_parquet_temp(table, final), final))
+                    rows[name], schemas[name] = len(frame), table.schema
                 runs_final = self.path / "runs" / f"{part}.parquet"
                 runs_final.parent.mkdir(exist_ok=True)
-                runs_tmp = write_parquet_temp(runs, runs_final, manifest_metadata(rows))
+                runs_table = arrow_table(runs)
+                schemas["runs"] = runs_table.schema
+                runs_tmp = write_parquet_temp(runs_table, runs_final, manifest_metadata(rows, schemas))
                 for tmp, final in temps:
                     os.replace(tmp, final)
                 for _, final in temps:
@@ -602,6 +610,8 @@ def _stat(path: Path) -> tuple[int, int] | None:
         st = path.stat()
     except FileNotFoundError:
         return None
+    except PermissionError:
+        raise StoreAccessError(path, "look up") from None
     return st.st_size, st.st_mtime_ns
 
 
