@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 DATA_TABLES = ("measures", "events", "agents")
@@ -310,9 +311,26 @@ def check_part(root: Path, stem: str, runs_file: Path) -> PartCheck:
         )
         if part.problem is not None:
             return part
+        part.problem = _keys_problem(table, path, part.records)
+        if part.problem is not None:
+            return part
         part.files[table], part.schemas[table] = path, data_schema
     part.problem = _within_part(part)
     return part
+
+
+def _keys_problem(table: str, path: Path, records: list[Record]) -> str | None:
+    """Why a data file's runs are not its part's (None if they are): measures must hold every ok run.
+
+    A file copied in from another part, with the same row count and schema, holds other runs.
+    """
+    keys = set(pc.unique(read_columns(path, ["run_key"])["run_key"]).to_pylist())
+    ok = {k for k, s, _, _ in records if s == "ok"}
+    if not keys <= {k for k, _, _, _ in records}:
+        return f"its {table} file holds runs its runs file does not record"
+    if table == "measures" and keys != ok:
+        return f"its measures file lacks {len(ok - keys)} of its {len(ok)} ok run(s)"
+    return None
 
 
 def _within_part(part: PartCheck) -> str | None:

@@ -95,6 +95,9 @@ class StoreWarning(UserWarning):
     """Damaged parts were left out of what was read, or moved aside (the message says which)."""
 
 
+_SHOWN: set[tuple[str, str]] = set()  # (store, message) of the StoreWarnings this process has shown
+
+
 def arrow_table(df: pd.DataFrame) -> pa.Table:
     """A DataFrame as an Arrow table with plain (not large) strings, so parts share one schema."""
     table = pa.Table.from_pandas(df, preserve_index=False)
@@ -243,7 +246,7 @@ class ResultStore:
         damaged = [c for c in checks.values() if not c.ok]
         if damaged and frozenset(c.stem for c in damaged) not in self._warned:
             self._warned.add(frozenset(c.stem for c in damaged))
-            warnings.warn(self._left_out_text(intact, damaged), StoreWarning, stacklevel=3)
+            self._warn(self._left_out_text(intact, damaged))
         return intact
 
     def _left_out_text(self, intact: list[PartCheck], damaged: list[PartCheck]) -> str:
@@ -258,10 +261,19 @@ class ResultStore:
         first = damaged[0]
         more = f"; and {len(damaged) - 1} more" if len(damaged) > 1 else ""
         return (
-            f"{self.path}: left out {len(damaged)} damaged part(s) holding {runs}: "
+            f"left out {len(damaged)} damaged part(s) holding {runs}: "
             f"part {first.stem}: {first.problem}{more}; `sociosim batch` on this store moves them "
             f"to {DAMAGED_DIR}/ and re-runs their runs"
         )
+
+    def _warn(self, message: str) -> None:
+        """A StoreWarning as one line, `<store>:0: StoreWarning: <message>` (located at the store, not the code).
+
+        Each message is shown once per process and store, as Python shows a warning once per place.
+        """
+        if (str(self.path), message) not in _SHOWN:
+            _SHOWN.add((str(self.path), message))
+            warnings.warn_explicit(message, StoreWarning, str(self.path), 0)
 
     def _committed_parts(self) -> set[str]:
         """Parts whose runs record exists and whose every file is whole: only these are ever read."""
@@ -289,11 +301,9 @@ class ResultStore:
                     continue
                 for table in TABLES:
                     removed += self._move_aside(self.path / table / f"{stem}.parquet", table)
-                warnings.warn(
-                    f"{self.path}: moved damaged part {stem} to {DAMAGED_DIR}/ ({check.problem}); "
-                    f"its {len(check.records) or 'unknown number of'} run(s) count as not stored and will be re-run",
-                    StoreWarning,
-                    stacklevel=2,
+                self._warn(
+                    f"moved damaged part {stem} to {DAMAGED_DIR}/ ({check.problem}); its "
+                    f"{len(check.records) or 'unknown number of'} run(s) count as not stored and will be re-run"
                 )
             intact = {stem: c for stem, c in checks.items() if c.ok}
             for table in DATA_TABLES:
