@@ -469,3 +469,106 @@ def test_another_users_unreadable_file_is_an_access_error_for_query_and_batch(sh
         "a readable-by-someone part was moved aside"
     )
     assert len(open_store(store).runs()) == 4  # root, who can read it, sees every run
+
+
+# --- queries see the store's tables and nothing else -------------------------------------------
+
+
+def attacks(store: Path, outside: Path) -> list[str]:
+    """SQL that would read, write or attach files, load code or lift the sandbox."""
+    part = next((store / "runs").glob("*.parquet"))
+    new_part = f"{store}/measures/99999999999999999999-1-feedbeef.parquet"
+    return [
+        "SELECT * FROM read_text('/etc/passwd')",
+        "SELECT * FROM read_csv('/etc/passwd', sep = ':')",
+        "SELECT * FROM read_blob('/etc/hostname')",
+        "SELECT * FROM glob('/etc/*')",
+        f"SELECT count(*) FROM '{part}'",  # the store's own files, by path
+        f"SELECT count(*) FROM read_parquet('{store}/measures/*.parquet')",
+        f"COPY (SELECT 1 AS x) TO '{outside}/out.csv'",
+        f"COPY (SELECT * FROM measures) TO '{new_part}' (FORMAT parquet)",  # a part added to the store
+        f"COPY (SELECT * FROM runs_raw) TO '{part}' (FORMAT parquet, USE_TMP_FILE false)",  # overwrite one
+        f"ATTACH '{outside}/x.duckdb' AS x",
+        f"EXPORT DATABASE '{outside}/export'",
+        "INSTALL httpfs",
+        "LOAD httpfs",
+        "SELECT * FROM read_text('https://example.com/')",
+        "SET enable_external_access = true",
+        "RESET enable_external_access",
+        "SET lock_configuration = false",
+        f"SET temp_directory = '{outside}/tmp'",
+        "SELECT 1; SELECT * FROM read_text('/etc/passwd')",
+        "INSERT INTO measures SELECT * FROM measures",
+    ]
+
+
+def test_queries_cannot_touch_a_file_and_fail_in_one_line(small_store, tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    before = snapshot(small_store)
+    store = open_store(small_store)
+    for sql in attacks(small_store, outside):
+        with pytest.raises(StoreError) as info:
+            store.query(sql)
+        assert info.value.field == "sql" and "\n" not in str(info.value), sql
+    assert snapshot(small_store) == before, "a query changed the store"
+    assert not any(outside.iterdir()), "a query wrote a file"
+    # what a query may do: read the views, with parameters; build tables in its own memory
+    ok = store.query("SELECT count(*) AS n FROM runs WHERE status = ?", ["ok"])
+    assert ok["n"][0] == 4
+    store.query("CREATE TABLE mine AS SELECT 1 AS x")
+    assert len(open_store(small_store).runs()) == 4
+
+
+def test_the_query_command_exits_2_with_one_line_for_every_attack(small_store, tmp_path):
+    from typer.testing import CliRunner
+
+    from sociosim.cli import app
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    before = snapshot(small_store)
+    runner = CliRunner()
+    for sql in [*attacks(small_store, outside), "", "   ", ";", "-- only a comment"]:
+        done = runner.invoke(app, ["query", str(small_store), "--", sql])  # SQL may start with --
+        assert done.exit_code == 2, (sql, done.output)
+        assert done.stderr.startswith("error: sql: ") and done.stderr.count("\n") == 1, (sql, done.stderr)
+    assert runner.invoke(app, ["query", str(small_store)]).exit_code == 2  # no SQL at all
+    assert snapshot(small_store) == before and not any(outside.iterdir())
+
+
+def test_the_owner_opens_the_store_in_plain_duckdb_with_the_printed_views(small_store):
+    import duckdb
+    from typer.testing import CliRunner
+
+    from sociosim.cli import app
+
+    printed = CliRunner().invoke(app, ["query", str(small_store), "--views"])
+    assert printed.exit_code == 0
+    con = duckdb.connect()
+    con.execute(printed.stdout)
+    plain = con.execute(
+        "SELECT run_key, avg(gap) AS gap FROM measures GROUP BY run_key ORDER BY run_key"
+    ).df()
+    sandboxed = open_store(small_store).query(
+        "SELECT run_key, avg(gap) AS gap FROM measures GROUP BY run_key ORDER BY run_key"
+    )
+    pd.testing.assert_frame_equal(plain, sandboxed, check_exact=True)
+    assert con.execute("SELECT count(*) FROM runs").fetchone()[0] == 4
+
+
+def test_a_query_says_what_damage_it_left_out(small_store):
+    from typer.testing import CliRunner
+
+    from sociosim.cli import app
+
+    victim = sorted((small_store / "measures").glob("*.parquet"))[0]
+    truncate(victim)
+    done = CliRunner().invoke(app, ["query", str(small_store), "SELECT count(*) AS n FROM runs"])
+    assert done.exit_code == 0 and done.stdout.split() == ["n", "2"]
+    assert done.stderr.startswith("warning: left out 1 damaged part(s) holding 2 run(s)")
+    assert victim.stem in done.stderr and done.stderr.count("\n") == 1
+
+
+def snapshot(store: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(store)): p.read_bytes() for p in sorted(store.rglob("*")) if p.is_file()}
