@@ -1,4 +1,9 @@
-"""Store safety beyond tests/batch/test_resume.py: repeated SIGKILLs, and damaged files never read as data.
+"""Store safety beyond tests/batch/test_resume.py: repeated SIGKILLs, a store that could lie, sandboxed queries.
+
+A store that could lie: a part with a missing, truncated, retyped or foreign file never
+counts its runs and is announced; an unreadable file is an access error, never damage; a
+store missing its empty folders still commits. Queries: no SQL can touch a file. Random
+damage is tried by tests/reliability/test_store_damage.py; docs/reliability.md lists both.
 
 (One SIGKILL and resume, two writers at once, and the schema version are tested in
 test_batch_resume.py and test_store_basics.py.)
@@ -8,6 +13,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -572,3 +578,29 @@ def test_a_query_says_what_damage_it_left_out(small_store):
 
 def snapshot(store: Path) -> dict[str, bytes]:
     return {str(p.relative_to(store)): p.read_bytes() for p in sorted(store.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("section", ["## The results store", "## Queries"])
+def test_the_reliability_page_names_only_tests_that_exist(section):
+    page = (ROOT / "docs" / "reliability.md").read_text(encoding="utf-8")
+    body = page.split(section, 1)[1].split("\n## ", 1)[0]
+    named = re.findall(r"`(tests/[\w/]+\.py)::(\w+)`", body)
+    assert len(named) >= 4
+    for path, name in named:
+        assert re.search(rf"^def {name}\(", (ROOT / path).read_text(encoding="utf-8"), re.M), (
+            f"{path}::{name}"
+        )
+
+
+def test_loading_a_store_for_analysis_says_what_it_left_out(small_store):
+    from sociosim.analysis.frames import load_frame
+
+    before = load_frame(small_store)
+    victim = sorted((small_store / "measures").glob("*.parquet"))[0]
+    lost = part_keys(small_store, victim.stem)
+    truncate(victim)
+    with pytest.warns(StoreWarning, match=rf"left out 1 damaged part\(s\) holding {len(lost)} run\(s\)"):
+        frame = load_frame(small_store)
+    pd.testing.assert_frame_equal(
+        frame, before[~before["run_key"].isin(lost)].reset_index(drop=True), check_exact=True
+    )
