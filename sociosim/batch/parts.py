@@ -13,6 +13,8 @@ part counts (its runs are done, its rows are read) only when
   whole store), and every status is 'ok' or 'failed'.
 
 Parts committed before the manifest existed must hold a measures file when a run is ok.
+Pages carry checksums; `verify_file` reads a whole file to find a flipped bit (a batch
+verifies every part before it counts what is stored; a reader, when a read fails).
 A file the user may not read is not damage: the check raises `StoreAccessError` naming
 it (an environment error), so nothing is moved aside or re-run because of it.
 """
@@ -201,6 +203,29 @@ def columns_of(schema: pa.Schema) -> list[tuple[str, str]]:
     return [(f.name, str(f.type)) for f in schema]
 
 
+def verify_file(path: Path, table: str) -> str | None:
+    """Why a part file's pages do not decode (None if every page decodes and matches its checksum).
+
+    Reads the whole file: parts written with page checksums catch a flipped bit; older
+    parts catch what breaks decoding (a flipped bit in a float page can pass unseen).
+    """
+    try:
+        with open(path, "rb") as fh:
+            parquet = pq.ParquetFile(fh, page_checksum_verification=True)
+            for group in range(parquet.metadata.num_row_groups):
+                parquet.read_row_group(group)
+    except PermissionError:
+        raise StoreAccessError(path) from None
+    except (OSError, ValueError, pa.ArrowException) as exc:
+        return f"its {table} file does not decode ({_reason(exc)})"
+    return None
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def manifest(metadata: pq.FileMetaData) -> Manifest | None:
     """The manifest in a runs file's metadata (None for parts committed before manifests)."""
     raw = (metadata.metadata or {}).get(MANIFEST_KEY)
@@ -282,7 +307,13 @@ def check_part(root: Path, stem: str, runs_file: Path) -> PartCheck:
     )
     if part.problem is not None:
         return part
-    part.records = _records(runs_file, schema)
+    try:
+        part.records = _records(runs_file, schema)
+    except StoreAccessError:
+        raise
+    except (OSError, ValueError, pa.ArrowException) as exc:
+        part.problem = f"its runs file does not decode ({_reason(exc)})"
+        return part
     bad = {s for _, s, _, _ in part.records} - STATUSES
     if bad or any(k is None for k, _, _, _ in part.records):
         part.problem = f"runs file holds a status {sorted(map(str, bad))[0]!r}" if bad else "a run has no key"
@@ -324,7 +355,12 @@ def _keys_problem(table: str, path: Path, records: list[Record]) -> str | None:
 
     A file copied in from another part, with the same row count and schema, holds other runs.
     """
-    keys = set(pc.unique(read_columns(path, ["run_key"])["run_key"]).to_pylist())
+    try:
+        keys = set(pc.unique(read_columns(path, ["run_key"])["run_key"]).to_pylist())
+    except StoreAccessError:
+        raise
+    except (OSError, ValueError, pa.ArrowException) as exc:
+        return f"its {table} file does not decode ({_reason(exc)})"
     ok = {k for k, s, _, _ in records if s == "ok"}
     if not keys <= {k for k, _, _, _ in records}:
         return f"its {table} file holds runs its runs file does not record"
@@ -395,4 +431,5 @@ __all__ = [
     "list_parts",
     "manifest_metadata",
     "schema_problem",
+    "verify_file",
 ]
