@@ -622,3 +622,20 @@ def test_a_flipped_bit_is_found_by_its_checksum_and_never_served(small_store):
     again = rerun_small_warned(small_store)
     assert (again.n_done, again.n_skipped) == (len(lost), 4 - len(lost))
     pd.testing.assert_frame_equal(open_store(small_store).measures(), before, check_exact=True)
+
+
+def test_a_folder_this_user_cannot_list_is_an_access_error_not_an_empty_store(small_store, monkeypatch):
+    """Seeing no parts would re-run, and store twice, every run another user's batch stored."""
+    runs_dir = small_store / "runs"
+    real_scandir = os.scandir
+
+    def guarded(path=".", *args):
+        if str(path) == str(runs_dir):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path, *args)
+
+    monkeypatch.setattr(os, "scandir", guarded)
+    with pytest.raises(StoreAccessError, match=f"cannot list {re.escape(str(runs_dir))}"):
+        open_store(small_store).stored_records()
+    with pytest.raises(StoreAccessError):
+        rerun_small(small_store)
