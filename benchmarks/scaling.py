@@ -35,12 +35,22 @@ def _timed(fn, repeats: int) -> list[float]:
     return out
 
 
+def _time_network(record: dict, model, seed: int) -> None:
+    """The network alone, on the same cultures (an extra build with its own generator)."""
+    from sociosim.model.network import build_network, row_normalised
+
+    rng = np.random.default_rng(seed + 1)
+    start = time.perf_counter()
+    row_normalised(build_network(model.params, model.users.culture, rng))
+    record["network_s"] = time.perf_counter() - start
+    record["edges"] = int(model.users.adjacency.nnz // 2)
+
+
 def measure(
     *, n: int, steps: int, rounds: int, naive_steps: int, seed: int = 1, user_views: int | None = None
 ) -> dict:
     """Build and time sociosim at `n` users, then the reference (and the naive model if naive_steps)."""
     from sociosim import AlignmentModel
-    from sociosim.model.network import build_network, row_normalised
 
     from .naive_mesa import NaiveUsersModel
     from .reference import ReferenceUsers
@@ -57,14 +67,8 @@ def measure(
     record["views_built"] = bool(n <= model.params.user_views)
     record["rss_built_mb"] = _peak_rss_mb()
 
-    # the network alone, on the same cultures (an extra build with its own generator)
-    rng = np.random.default_rng(seed + 1)
-    start = time.perf_counter()
-    row_normalised(build_network(model.params, model.users.culture, rng))
-    record["network_s"] = time.perf_counter() - start
-    record["edges"] = int(model.users.adjacency.nnz // 2)
-
     if steps == 0:
+        _time_network(record, model, seed)
         record["rss_peak_mb"] = _peak_rss_mb()
         record["rss_start_mb"] = rss_start
         return record
@@ -75,18 +79,21 @@ def measure(
     reference_rng = np.random.default_rng(seed + 2)
     socio_times: list[float] = []
     ref_times: list[float] = []
+    paired: list[float] = []  # per round: reference / sociosim step medians, both under that round's load
     for _ in range(rounds):
-        socio_times += _timed(model.step, per_round)
+        mine = _timed(model.step, per_round)
         if reference is None:
             reference = ReferenceUsers.from_population(model.users, model.params, model.catalogue)
             record["rss_sociosim_mb"] = _peak_rss_mb()
         policy = model.policy
-        ref_times += _timed(
-            lambda users=reference, policy=policy: users.step(policy, reference_rng), per_round
-        )
+        theirs = _timed(lambda users=reference, policy=policy: users.step(policy, reference_rng), per_round)
+        socio_times += mine
+        ref_times += theirs
+        paired.append(statistics.median(theirs) / statistics.median(mine))
     record["steps"] = len(socio_times)
     record["sociosim_step_s"] = statistics.median(socio_times)
     record["reference_step_s"] = statistics.median(ref_times)
+    record["ratio_reference_paired"] = statistics.median(paired)
 
     # the parts of sociosim's step, timed on the final state
     k = max(3, min(20, steps // 5))
@@ -105,6 +112,7 @@ def measure(
     lab = model.labs[0]
     record["policy_update_s"] = statistics.median(_timed(lambda: lab.update_policy(model.developer.beta), k))
 
+    _time_network(record, model, seed)  # after sociosim's steps: its extra copy is not sociosim's memory
     if naive_steps:
         start = time.perf_counter()
         naive = NaiveUsersModel.from_population(model.users, model.params, model.catalogue, rng=seed + 3)

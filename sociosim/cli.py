@@ -424,20 +424,43 @@ def batch(
 @app.command(cls=Command)
 def query(
     store: Annotated[Path, typer.Argument(help="Results directory written by `sociosim batch`.")],
-    sql: Annotated[str, typer.Argument(help="SQL over the views measures, runs, events, agents.")],
+    sql: Annotated[
+        str | None, typer.Argument(help="SQL over the views measures, runs, runs_raw, events, agents.")
+    ] = None,
     csv: Annotated[bool, typer.Option("--csv", help="Print CSV instead of a table.")] = False,
+    views: Annotated[
+        bool,
+        typer.Option(
+            "--views", help="Print plain DuckDB statements making the views, to open the store in DuckDB."
+        ),
+    ] = False,
 ) -> None:
     """Query a results store with DuckDB SQL and print the result.
 
+    The SQL runs sandboxed: it sees the store's tables and no file (exit 2 on an SQL error).
     Every table has a `code` column (the code that made each run): `GROUP BY code` tells codes apart.
     """
-    from sociosim.batch.store import open_store
+    import warnings
+
+    from sociosim.batch.store import StoreAccessError, StoreWarning, open_store
 
     try:
-        frame = open_store(store).query(sql)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", StoreWarning)
+            results = open_store(store)
+            text = results.sql_views() if views else None
+            frame = results.query(sql or "") if not views else None
     except ScenarioError as exc:
         fail(str(exc))
-    typer.echo(frame.to_csv(index=False).rstrip("\n") if csv else frame.to_string(index=False))
+    except StoreAccessError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=1) from None
+    for warning in caught:
+        typer.echo(f"warning: {warning.message}", err=True)
+    if text is not None:
+        typer.echo(text)
+    elif frame is not None:
+        typer.echo(frame.to_csv(index=False).rstrip("\n") if csv else frame.to_string(index=False))
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -121,3 +121,13 @@ def test_quick_benchmark_writes_its_table(tmp_path):
     for row in rows:
         assert float(row["sociosim_us"]) > 0 and float(row["reference_us"]) > 0 and float(row["naive_us"]) > 0
         assert float(row["rss_peak_mb"]) > 0
+
+
+def test_step_benchmark_runs_both_steps_and_reports_ratios():
+    """A smoke run of `benchmarks.step` (no timing asserted: only that both kinds ran and were compared)."""
+    from benchmarks.step import compare
+
+    found = compare(users=60, steps=2, rounds=2)
+    for key in ("new_run_s", "pinned_run_s", "new_steps_s", "pinned_steps_s", "ratio_run", "ratio_cpu"):
+        assert found[key] > 0
+    assert found["ratio_run_min"] <= found["ratio_run"] <= found["ratio_run_max"]

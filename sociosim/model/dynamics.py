@@ -68,23 +68,40 @@ def persuade(values: np.ndarray, stance: np.ndarray, trust: np.ndarray, *, stren
 
 
 def degroot_average(
-    values: np.ndarray, weights: sp.csr_matrix, *, weight: float, confidence: float | None = None
+    values: np.ndarray,
+    weights: sp.csr_matrix,
+    *,
+    weight: float,
+    confidence: float | None = None,
+    isolated: np.ndarray | None = None,
 ) -> np.ndarray:
     """DeGroot step `v <- (1 - mu) v + mu mean_neighbours(v)`; isolated users keep their values.
 
     With bounded confidence, only neighbours within `confidence` (Euclidean) count.
+    `isolated` (the users without neighbours, `isolated_users(weights)`) may be passed in by
+    a caller that keeps it. The mixing is done in place in the product's result: one new
+    (N, D) array a step besides the sparse product's, and the same arithmetic as the formula.
     """
     if weight == 0.0 or weights.nnz == 0:
         return values
     if confidence is None:
-        neighbour_mean = weights @ values
-        has_neighbours = np.diff(weights.indptr) > 0
+        mixed = weights @ values
+        if isolated is None:
+            isolated = isolated_users(weights)
     else:
         rows = np.repeat(np.arange(weights.shape[0]), np.diff(weights.indptr))
         close = np.linalg.norm(values[rows] - values[weights.indices], axis=1) <= confidence
         kept = sp.csr_matrix((close.astype(float), weights.indices, weights.indptr), shape=weights.shape)
         count = np.asarray(kept.sum(axis=1)).ravel()
-        has_neighbours = count > 0
-        neighbour_mean = (kept @ values) / np.maximum(count, 1.0)[:, None]
-    mixed = (1.0 - weight) * values + weight * neighbour_mean
-    return np.where(has_neighbours[:, None], mixed, values)
+        isolated = np.flatnonzero(count == 0)
+        mixed = (kept @ values) / np.maximum(count, 1.0)[:, None]
+    mixed *= weight
+    mixed += np.multiply(values, 1.0 - weight)
+    if len(isolated):
+        mixed[isolated] = values[isolated]
+    return mixed
+
+
+def isolated_users(weights: sp.csr_matrix) -> np.ndarray:
+    """Indices of the users with no neighbour (empty rows of the neighbour weights)."""
+    return np.flatnonzero(np.diff(weights.indptr) == 0)

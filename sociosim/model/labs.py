@@ -124,7 +124,7 @@ class Lab:
     def refit(self) -> None:
         """Refit the reward model on the label window."""
         p = self.params
-        self.reward_model.refit(self.window.labels(), l2=p.l2, balanced=p.aggregation == "balanced")
+        self.reward_model.refit(self.window, l2=p.l2, balanced=p.aggregation == "balanced")
 
     def update_policy(self, beta: float) -> None:
         """Optimise against the current reward at pressure `beta`, within any beta cap or KL budget."""

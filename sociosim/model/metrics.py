@@ -10,12 +10,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.special import expit
 
-from sociosim.model.feedback import pairwise_agreement
+from sociosim.model.feedback import agreement_from_tanh
 from sociosim.model.policy import kl_divergence, standardise
 from sociosim.model.populations import AnnotatorPool, UserPopulation
-from sociosim.model.world import Catalogue, Cultures, UtilityWeights, rating_bias, true_utility
+from sociosim.model.world import (
+    Catalogue,
+    Cultures,
+    UtilityWeights,
+    base_utility,
+    rating_bias,
+    true_utility,
+)
 
 
 def culture_centroids(values: np.ndarray, culture: np.ndarray, n_cultures: int) -> np.ndarray:
@@ -28,13 +36,20 @@ def culture_centroids(values: np.ndarray, culture: np.ndarray, n_cultures: int) 
     return sums / np.maximum(counts, 1.0)[:, None]
 
 
-def mean_pairwise_distance(points: np.ndarray) -> float:
-    """Mean Euclidean distance between distinct rows (0 for fewer than two rows)."""
+def mean_pairwise_distance(
+    points: np.ndarray, *, pairs: tuple[np.ndarray, np.ndarray] | None = None
+) -> float:
+    """Mean Euclidean distance between distinct rows (0 for fewer than two rows).
+
+    Only the `i < j` differences are formed (`pairs`: `np.triu_indices(len(points), 1)`,
+    passed in when the caller keeps it).
+    """
     if len(points) < 2:
         return 0.0
-    diff = points[:, None, :] - points[None, :, :]
-    dist = np.linalg.norm(diff, axis=2)
-    return float(dist[np.triu_indices(len(points), 1)].mean())
+    first, second = np.triu_indices(len(points), 1) if pairs is None else pairs
+    diff = points[first] - points[second]
+    diff *= diff
+    return float(np.sqrt(np.add.reduce(diff, axis=1)).mean())
 
 
 @dataclass(frozen=True)
@@ -62,19 +77,23 @@ def centre_distances(values: np.ndarray, centres: np.ndarray) -> np.ndarray:
     `|v|^2 - 2 <mu_c, v> + |mu_c|^2`: one small matrix product, and each centre's row is one
     contiguous pass over the users.
     """
-    squared = centres @ values.T
-    squared *= -2.0
+    squared = (-2.0 * centres) @ values.T  # scaling by a power of two is exact: -2 <mu_c, v> to the bit
     squared += np.einsum("nd,nd->n", values, values)
     squared += np.einsum("cd,cd->c", centres, centres)[:, None]
     return np.sqrt(np.maximum(squared, 0.0, out=squared), out=squared)
 
 
 def nearest_centre(distances: np.ndarray) -> np.ndarray:
-    """Index of the closest centre for every user, from (C, n) distances (first centre on ties)."""
+    """Index of the closest centre for every user, from (C, n) distances (first centre on ties).
+
+    A loop over the few centres with masked writes: faster than `argmin` over axis 0.
+    """
     nearest = np.zeros(distances.shape[1], dtype=np.int64)
     best = distances[0].copy()
+    closer = np.empty(distances.shape[1], dtype=bool)
     for c in range(1, len(distances)):
-        nearest[distances[c] < best] = c
+        np.less(distances[c], best, out=closer)
+        np.copyto(nearest, c, where=closer)
         np.minimum(best, distances[c], out=best)
     return nearest
 
@@ -129,24 +148,98 @@ def weighted_corr(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> float:
     return float(np.clip(cov / np.sqrt(vx * vy), -1.0, 1.0))
 
 
-def population_values(users: UserPopulation, cultures: Cultures) -> tuple[np.ndarray, np.ndarray]:
+def population_values(
+    users: UserPopulation, cultures: Cultures, constants: RunConstants | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Per-culture mean values now, and the population mean weighted by culture shares `w_c`."""
-    centroids = culture_centroids(users.values, users.culture, cultures.count)
+    if constants is None:
+        centroids = culture_centroids(users.values, users.culture, cultures.count)
+    else:
+        centroids = constants.centroids(users.values)
     return centroids, cultures.user_shares @ centroids
 
 
+def shifted_scores(
+    base: np.ndarray, catalogue: Catalogue, cultures: Cultures, shifted: UtilityWeights
+) -> np.ndarray:
+    """Each culture centre's true utility under the rare-context weights, standardised under `pi_0`, (C, M)."""
+    per_culture = true_utility(catalogue, cultures.centres, shifted)
+    return np.array([standardise(row, base) for row in per_culture])
+
+
 def shifted_utility(
-    policy: np.ndarray, base: np.ndarray, catalogue: Catalogue, cultures: Cultures, shifted: UtilityWeights
+    policy: np.ndarray,
+    base: np.ndarray,
+    catalogue: Catalogue,
+    cultures: Cultures,
+    shifted: UtilityWeights,
+    *,
+    scores: np.ndarray | None = None,
 ) -> float:
     """True utility on the shifted probe population: worst culture, in rare contexts.
 
     Each culture's centre is probed with the rare-context weights (values and harm matter
     more); utilities are standardised under `pi_0` and the worst culture's counts, as a
     robustness probe of subpopulation shift does (a culture-balanced, worst-group audit).
+    `scores` are `shifted_scores(...)` when the caller keeps them (they never change in a run).
     """
-    per_culture = true_utility(catalogue, cultures.centres, shifted)  # (C, M)
-    scores = [float(policy @ standardise(row, base)) for row in per_culture]
-    return min(scores)
+    if scores is None:
+        scores = shifted_scores(base, catalogue, cultures, shifted)
+    return min(float(policy @ row) for row in scores)
+
+
+@dataclass(frozen=True)
+class RunConstants:
+    """What the measures need that never changes in a run: catalogue terms and the users' cultures.
+
+    Built once per model (`RunConstants.capture`); each field is what the measure functions
+    would otherwise recompute every step, computed the same way.
+    """
+
+    base_utility: np.ndarray  # (M,) the utility every human shares, for the model's weights
+    shifted_scores: np.ndarray  # (C, M) see `shifted_scores`
+    success: np.ndarray  # (M,) chance each response really succeeds, `sigmoid(q - x)`
+    minority_present: np.ndarray  # (C,) bool: cultures with members, the dominant one left out
+    pairs: tuple[np.ndarray, np.ndarray]  # the (i < j) pairs of cultures, in `triu_indices` order
+    membership: sp.csr_matrix  # (C, N) 0/1: which users belong to each culture
+    members: np.ndarray  # (C,) float: how many (at least 1)
+
+    @classmethod
+    def capture(
+        cls,
+        *,
+        base: np.ndarray,
+        catalogue: Catalogue,
+        cultures: Cultures,
+        weights: UtilityWeights,
+        shifted: UtilityWeights,
+        culture: np.ndarray,
+    ) -> RunConstants:
+        present = np.bincount(culture, minlength=cultures.count) > 0
+        present[cultures.dominant] = False
+        return cls(
+            base_utility=base_utility(catalogue, weights),
+            shifted_scores=shifted_scores(base, catalogue, cultures, shifted),
+            success=expit(catalogue.quality - catalogue.defect),
+            minority_present=present,
+            pairs=np.triu_indices(cultures.count, 1),
+            membership=sp.csr_matrix(
+                (np.ones(len(culture)), (culture, np.arange(len(culture)))),
+                shape=(cultures.count, len(culture)),
+            ),
+            members=np.maximum(np.bincount(culture, minlength=cultures.count).astype(float), 1.0),
+        )
+
+    def centroids(self, values: np.ndarray) -> np.ndarray:
+        """`culture_centroids(values, culture, C)` as one sparse product over the members.
+
+        Each culture's row sums its members in index order, as `np.bincount` does: the same bits.
+        """
+        return (self.membership @ values) / self.members[:, None]
+
+    def utility(self, values: np.ndarray, catalogue: Catalogue, weights: UtilityWeights) -> np.ndarray:
+        """`true_utility(catalogue, values, weights)` with the shared part taken from the constants."""
+        return self.base_utility + weights.value_weight * (values @ catalogue.stance.T)
 
 
 def alignment_measures(
@@ -160,14 +253,25 @@ def alignment_measures(
     shifted: UtilityWeights,
     centroids: np.ndarray,
     mean_values: np.ndarray,
+    constants: RunConstants | None = None,
 ) -> dict[str, float]:
-    """The gap family, per-culture utility, the trilemma axes and Murphy's features in the open."""
+    """The gap family, per-culture utility, the trilemma axes and Murphy's features in the open.
+
+    `constants` (the model's `RunConstants`) spare recomputing the catalogue-only terms.
+    """
+
+    def utility_of(values: np.ndarray) -> np.ndarray:
+        if constants is None:
+            return true_utility(catalogue, values, weights)
+        return constants.utility(values, catalogue, weights)
+
     r_z = standardise(reward, base)
-    utility = true_utility(catalogue, mean_values, weights)
+    utility = utility_of(mean_values)
     u_z = standardise(utility, base)
     proxy = float(policy @ r_z)
     true = float(policy @ u_z)
-    gap_shift = proxy - shifted_utility(policy, base, catalogue, cultures, shifted)
+    scores = None if constants is None else constants.shifted_scores
+    gap_shift = proxy - shifted_utility(policy, base, catalogue, cultures, shifted, scores=scores)
     out = {
         "proxy": proxy,
         "true_utility": true,
@@ -177,7 +281,7 @@ def alignment_measures(
         "mirage": gap_shift - (proxy - true),
     }
     # per-culture utility on the population's scale, relative to the base policy
-    per_culture = true_utility(catalogue, centroids, weights)  # (C, M)
+    per_culture = utility_of(centroids)  # (C, M)
     scale = np.sqrt(base @ (utility - base @ utility) ** 2)
     scale = scale if scale > 1e-12 else 1.0
     gains = (per_culture @ policy - per_culture @ base) / scale
@@ -205,25 +309,31 @@ def alignment_measures(
 
 
 def homogenisation_measures(
-    users: UserPopulation, cultures: Cultures, baseline: Baseline, centroids: np.ndarray
+    users: UserPopulation,
+    cultures: Cultures,
+    baseline: Baseline,
+    centroids: np.ndarray,
+    constants: RunConstants | None = None,
 ) -> dict[str, float]:
     """Value diversity, culture separation and entropy, drift of centroids, pull to the dominant culture."""
     values = users.values
     diversity = total_variance(values)
-    separation = mean_pairwise_distance(centroids)
+    pairs = None if constants is None else constants.pairs
+    separation = mean_pairwise_distance(centroids, pairs=pairs)
     relative_separation = separation / baseline.separation if baseline.separation > 1e-12 else 1.0
     # which original culture centre each user is now closest to
     distances = centre_distances(values, cultures.centres)
-    nearest = nearest_centre(distances)
-    share = np.bincount(nearest, minlength=cultures.count) / max(users.size, 1)
+    share = np.bincount(nearest_centre(distances), minlength=cultures.count) / max(users.size, 1)
     nonzero = share[share > 0]
     entropy = (
         float(-(nonzero * np.log(nonzero)).sum() / np.log(cultures.count)) if cultures.count > 1 else 0.0
     )
-    present = np.bincount(users.culture, minlength=cultures.count) > 0
+    if constants is None:
+        minority_mask = np.bincount(users.culture, minlength=cultures.count) > 0
+        minority_mask[cultures.dominant] = False
+    else:
+        minority_mask = constants.minority_present
     drift = np.linalg.norm(centroids - baseline.centroids, axis=1)
-    minority_mask = present.copy()
-    minority_mask[cultures.dominant] = False
     return {
         "value_diversity": diversity,
         "culture_separation": relative_separation,
@@ -235,7 +345,11 @@ def homogenisation_measures(
 
 
 def trust_measures(
-    users: UserPopulation, policy: np.ndarray, catalogue: Catalogue, usage: np.ndarray | None = None
+    users: UserPopulation,
+    policy: np.ndarray,
+    catalogue: Catalogue,
+    usage: np.ndarray | None = None,
+    constants: RunConstants | None = None,
 ) -> dict[str, float]:
     """Trust against the shadow trusts (DESIGN §3-§4): what real outcomes warrant, what the persona bought.
 
@@ -245,7 +359,8 @@ def trust_measures(
     With several labs each user's trusts are averaged over the labs by `usage` (N, L),
     their chance of querying each, and `policy` is the usage-weighted mixture.
     """
-    reliability = float(policy @ expit(catalogue.quality - catalogue.defect))
+    success = expit(catalogue.quality - catalogue.defect) if constants is None else constants.success
+    reliability = float(policy @ success)
     if usage is None:  # one lab
         trust, calibrated, plain = users.trust[:, 0], users.trust_cal[:, 0], users.trust_plain[:, 0]
     else:
@@ -254,7 +369,11 @@ def trust_measures(
         )
     trust_mean = float(trust.mean())
     active = users.active
-    if active.any():
+    count = np.count_nonzero(active)
+    if count == len(active):  # everyone active: the selection is the whole array, in order
+        over = float(np.subtract(trust, calibrated).mean())
+        persona = float(np.subtract(trust, plain).mean())
+    elif count:
         over = float((trust[active] - calibrated[active]).mean())
         persona = float((trust[active] - plain[active]).mean())
     else:
@@ -265,7 +384,7 @@ def trust_measures(
         "overtrust": over,
         "trust_from_anthro": persona,
         "miscalibration": trust_mean - reliability,
-        "active_share": float(active.mean()),
+        "active_share": count / len(active) if len(active) else float("nan"),
     }
 
 
@@ -331,13 +450,42 @@ def annotator_measures(
     *,
     defect_detection: float,
 ) -> dict[str, float]:
-    """Pairwise agreement of the human pool on this step's pairs, and its bias relative to signal."""
+    """Pairwise agreement of the human pool on this step's pairs, and its bias relative to signal.
+
+    The agreement uses `p_i p_j + (1 - p_i)(1 - p_j) = (1 + t_i t_j) / 2` with
+    `t = 2p - 1 = tanh(z / 2)` on a (pairs, raters) gather of the perceived rewards; the
+    bias ratio depends on the raters alone and is computed once while they stay.
+    """
     first, second = pairs
     if len(first):
-        probabilities = expit(pool.precision[:, None] * (perceived[:, first] - perceived[:, second]))
-        agreement = pairwise_agreement(probabilities)
+        half_margin = pool.cached(("half_margin",), (perceived,), lambda: half_margins(pool, perceived))
+        agreement = agreement_from_tanh(tanh_margins(half_margin, first, second))
     else:
         agreement = 0.5
+    ratio = pool.cached(
+        ("bias_ratio", weights, defect_detection),
+        (catalogue,),
+        lambda: bias_ratio(pool, catalogue, weights, defect_detection=defect_detection),
+    )
+    return {"annotator_agreement": agreement, "annotator_bias": ratio}
+
+
+def half_margins(pool: AnnotatorPool, perceived: np.ndarray) -> np.ndarray:
+    """`tau_j R_j(y) / 2` laid out (responses, raters): the rows a pair's margins are gathered from."""
+    return ((0.5 * pool.precision)[:, None] * perceived).T.copy()
+
+
+def tanh_margins(half_margin: np.ndarray, first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """`t = tanh(tau (R(first) - R(second)) / 2)`, (pairs, raters): `2 P(first preferred) - 1` for every rater."""
+    margins = half_margin[first]
+    margins -= half_margin[second]
+    return np.tanh(margins, out=margins)
+
+
+def bias_ratio(
+    pool: AnnotatorPool, catalogue: Catalogue, weights: UtilityWeights, *, defect_detection: float
+) -> float:
+    """The raters' mean spread of style and flattery bias relative to the spread of their true utility."""
     bias = rating_bias(
         catalogue,
         polish_bias=pool.polish_bias,
@@ -347,4 +495,4 @@ def annotator_measures(
     )
     signal = true_utility(catalogue, pool.values, weights)
     ratio = bias.std(axis=1) / np.maximum(signal.std(axis=1), 1e-12)
-    return {"annotator_agreement": agreement, "annotator_bias": float(ratio.mean())}
+    return float(ratio.mean())

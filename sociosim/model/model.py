@@ -23,6 +23,7 @@ from sociosim.model.labs import Lab
 from sociosim.model.measures import measure_columns
 from sociosim.model.metrics import (
     Baseline,
+    RunConstants,
     alignment_measures,
     annotator_measures,
     homogenisation_measures,
@@ -77,6 +78,7 @@ class AlignmentModel(mesa.Model):
             for k, (q, pool) in enumerate(zip(settings, pools, strict=True))
         ]
         self.baseline = Baseline.capture(self.users, self.cultures)
+        self._constants: tuple[tuple, RunConstants] | None = None
         self.events: list[dict[str, Any]] = []
         self.measures: dict[str, float] = {}
         self._usage: np.ndarray | None = None
@@ -98,7 +100,7 @@ class AlignmentModel(mesa.Model):
             self._collect_labels(lab, np.empty(0, dtype=np.int64))
             self._retrain(lab)
         self.measures = self.compute_measures()
-        self.datacollector = mesa.DataCollector(
+        self.datacollector = MeasureCollector(
             model_reporters={
                 name: partial(_read_measure, name=name)
                 for name in measure_columns(self.cultures.count, p.n_labs)
@@ -238,6 +240,24 @@ class AlignmentModel(mesa.Model):
         return self.shares() @ np.array([lab.policy for lab in self.labs])
 
     # --- measures ---------------------------------------------------------------------------
+    @property
+    def constants(self) -> RunConstants:
+        """The measures' per-run constants; made anew if a catalogue, weights or population is swapped in."""
+        sources = (self.base, self.catalogue, self.cultures, self.weights, self.shifted_weights, self.users)
+        if self._constants is None or any(
+            a is not b for a, b in zip(self._constants[0], sources, strict=True)
+        ):
+            found = RunConstants.capture(
+                base=self.base,
+                catalogue=self.catalogue,
+                cultures=self.cultures,
+                weights=self.weights,
+                shifted=self.shifted_weights,
+                culture=self.users.culture,
+            )
+            self._constants = (sources, found)
+        return self._constants[1]
+
     def usage(self) -> np.ndarray:
         """(N, L): each user's chance of querying each lab, from their trusts (cached until trust changes)."""
         if self._usage is None:
@@ -262,10 +282,12 @@ class AlignmentModel(mesa.Model):
 
     def audit_measures(self, lab: int = 0) -> dict[str, float]:
         """What a regulator's audit of one lab sees: its policy's alignment measures and its users' overtrust."""
-        centroids, mean_values = population_values(self.users, self.cultures)
+        centroids, mean_values = population_values(self.users, self.cultures, self.constants)
         found = self._alignment(self.labs[lab], centroids, mean_values)
         if len(self.labs) == 1:
-            found.update(trust_measures(self.users, self.labs[0].policy, self.catalogue))
+            found.update(
+                trust_measures(self.users, self.labs[0].policy, self.catalogue, constants=self.constants)
+            )
         else:
             found["overtrust"] = lab_overtrust(self.users, self.usage(), lab)
         return found
@@ -281,6 +303,7 @@ class AlignmentModel(mesa.Model):
             shifted=self.shifted_weights,
             centroids=centroids,
             mean_values=mean_values,
+            constants=self.constants,
         )
 
     def _annotators(self, lab: Lab) -> dict[str, float]:
@@ -293,6 +316,9 @@ class AlignmentModel(mesa.Model):
             defect_detection=lab.params.defect_detection,
         )
 
+    def _homogenisation(self, centroids: np.ndarray) -> dict[str, float]:
+        return homogenisation_measures(self.users, self.cultures, self.baseline, centroids, self.constants)
+
     def compute_measures(self) -> dict[str, float]:
         """Every DESIGN §4 measure now (the DataCollector records them in the registry's order).
 
@@ -300,13 +326,13 @@ class AlignmentModel(mesa.Model):
         query shares (for the measures linear in the policy, exactly the mixture's), beside
         each lab's own columns and the market concentration.
         """
-        centroids, mean_values = population_values(self.users, self.cultures)
+        centroids, mean_values = population_values(self.users, self.cultures, self.constants)
         interventions = sum(e["complied"] for e in self.events)
         if len(self.labs) == 1:
             lab = self.labs[0]
             out = self._alignment(lab, centroids, mean_values)
-            out.update(trust_measures(self.users, lab.policy, self.catalogue))
-            out.update(homogenisation_measures(self.users, self.cultures, self.baseline, centroids))
+            out.update(trust_measures(self.users, lab.policy, self.catalogue, constants=self.constants))
+            out.update(self._homogenisation(centroids))
             out.update(self._annotators(lab))
             out.update(
                 run_state_measures(
@@ -319,8 +345,8 @@ class AlignmentModel(mesa.Model):
         per_lab = [self._alignment(lab, centroids, mean_values) | self._annotators(lab) for lab in self.labs]
         out = {name: float(shares @ [found[name] for found in per_lab]) for name in per_lab[0]}
         mixture = shares @ np.array([lab.policy for lab in self.labs])
-        out.update(trust_measures(self.users, mixture, self.catalogue, usage))
-        out.update(homogenisation_measures(self.users, self.cultures, self.baseline, centroids))
+        out.update(trust_measures(self.users, mixture, self.catalogue, usage, constants=self.constants))
+        out.update(self._homogenisation(centroids))
         out.update(
             run_state_measures(
                 pressure=float(shares @ [lab.pressure for lab in self.labs]),
@@ -345,7 +371,7 @@ class AlignmentModel(mesa.Model):
     def culture_lab_table(self) -> pd.DataFrame:
         """Per culture and lab: the share of that culture's active users' queries going to the lab, and the
         true utility gain the lab's policy gives the culture (relative to the base model, as `utility_<c>`)."""
-        centroids, mean_values = population_values(self.users, self.cultures)
+        centroids, mean_values = population_values(self.users, self.cultures, self.constants)
         usage = self.usage()
         active = self.users.active
         rows = []
@@ -404,6 +430,22 @@ class AlignmentModel(mesa.Model):
     def graph(self):
         """The users' network as a networkx graph (built on request)."""
         return to_networkx(self.users.adjacency)
+
+
+class MeasureCollector(mesa.DataCollector):
+    """Mesa's DataCollector of the measures, filled straight from `model.measures`.
+
+    The reporters stay registered (one per measure column, as Mesa expects), but `collect`
+    appends each step's values itself: they are floats, so Mesa's per-value reporter call
+    and deep copy add nothing but time.
+    """
+
+    def collect(self, model: AlignmentModel) -> None:
+        if hasattr(self, "_collection_steps"):
+            self._collection_steps.append(model.time)
+        measures = model.measures
+        for name, column in self.model_vars.items():
+            column.append(float(measures[name]))
 
 
 def _pool_shares(params: ModelParams) -> np.ndarray:

@@ -5,7 +5,9 @@ All per-human state lives here so that a step is a few vectorised passes, whatev
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -25,6 +27,8 @@ from sociosim.model.world import (
     perceived_reward,
 )
 
+T = TypeVar("T")
+
 
 @dataclass
 class UserPopulation:
@@ -43,6 +47,7 @@ class UserPopulation:
     last_response: np.ndarray  # (N,) index of the last response received, -1 if none
     last_outcome: np.ndarray  # (N,) perceived outcome of the last query, nan if none
     last_lab: np.ndarray  # (N,) the lab queried last, -1 if none
+    _isolated: tuple[sp.csr_matrix, np.ndarray] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def create(cls, params: ModelParams, cultures: Cultures, rng: np.random.Generator) -> UserPopulation:
@@ -101,8 +106,10 @@ class UserPopulation:
         lab's persona cue weight (lower where a disclosure label is shown).
         """
         asking = np.flatnonzero(self.active & (rng.random(self.size) < params.query_share))
-        if len(policies) == 1:
-            lab = np.zeros(len(asking), dtype=np.int64)
+        if len(policies) == 1:  # one lab: plain columns, no per-asker lab index to select by
+            lab: int | np.ndarray = 0
+            uniforms = rng.random(len(asking))
+            received = responses_at(policies[0], uniforms)
         else:
             chance = self.usage(params.lab_choice)[asking]
             draw = rng.random(len(asking))
@@ -111,11 +118,11 @@ class UserPopulation:
             for column in range(1, len(policies)):  # inverse CDF over the labs, column by column
                 lab += draw >= below
                 below += chance[:, column]
-        uniforms = rng.random(len(asking))
-        received = np.empty(len(asking), dtype=np.int64)
-        for index, policy in enumerate(policies):
-            chose = lab == index
-            received[chose] = responses_at(policy, uniforms[chose])
+            uniforms = rng.random(len(asking))
+            received = np.empty(len(asking), dtype=np.int64)
+            for index, policy in enumerate(policies):
+                chose = lab == index
+                received[chose] = responses_at(policy, uniforms[chose])
         outcomes = dynamics.query_outcomes(
             catalogue.quality[received],
             catalogue.defect[received],
@@ -132,14 +139,22 @@ class UserPopulation:
             (self.trust_cal, outcomes.real),
             (self.trust_plain, outcomes.plain),
         ):
-            trust[asking, lab] = dynamics.update_trust(
-                trust[asking, lab], seen, rate=params.trust_rate, loss_aversion=params.loss_aversion
+            _put(
+                trust,
+                asking,
+                lab,
+                dynamics.update_trust(
+                    _take(trust, asking, lab),
+                    seen,
+                    rate=params.trust_rate,
+                    loss_aversion=params.loss_aversion,
+                ),
             )
         if params.persuasion > 0:
             self.values[asking] = dynamics.persuade(
                 self.values[asking],
                 catalogue.stance[received],
-                self.trust[asking, lab],
+                _take(self.trust, asking, lab),
                 strength=params.persuasion,
             )
         self.last_response[asking] = received
@@ -149,11 +164,14 @@ class UserPopulation:
 
     def socialise(self, params: ModelParams) -> None:
         """DeGroot averaging over neighbours (bounded confidence if configured)."""
+        if self._isolated is None or self._isolated[0] is not self.neighbour_weights:
+            self._isolated = (self.neighbour_weights, dynamics.isolated_users(self.neighbour_weights))
         self.values = dynamics.degroot_average(
             self.values,
             self.neighbour_weights,
             weight=params.social_weight,
             confidence=params.bounded_confidence,
+            isolated=self._isolated[1],
         )
 
     def churn(self, threshold: float) -> None:
@@ -203,9 +221,32 @@ class UserPopulation:
         )
 
 
+def _take(state: np.ndarray, asking: np.ndarray, lab: int | np.ndarray) -> np.ndarray:
+    """`state[asking, lab]`; for one lab index, through the column (a 1-D gather, no 2-D fancy index)."""
+    return state[:, lab][asking] if isinstance(lab, int) else state[asking, lab]
+
+
+def _put(state: np.ndarray, asking: np.ndarray, lab: int | np.ndarray, values: np.ndarray) -> None:
+    """`state[asking, lab] = values`, through the column for one lab index."""
+    if isinstance(lab, int):
+        state[:, lab][asking] = values
+    else:
+        state[asking, lab] = values
+
+
+#: the AnnotatorPool fields its cached per-rater quantities are computed from
+RATER_STATE = frozenset({"values", "culture", "precision", "polish_bias", "anthro_bias", "flattery_bias"})
+
+
 @dataclass
 class AnnotatorPool:
-    """Human raters: values, culture, precision `tau_j` and style biases `gp, ga, gg`."""
+    """Human raters: values, culture, precision `tau_j` and style biases `gp, ga, gg`.
+
+    Quantities that depend only on the raters (their perceived rewards, the measures'
+    bias ratio) are cached until the raters change: assigning any field of `RATER_STATE`
+    (as `drift`, `calibrate` and `x.values += ...` do) clears the cache. Code that writes
+    into those arrays element by element must call `touch()`.
+    """
 
     values: np.ndarray  # (A, D)
     culture: np.ndarray  # (A,)
@@ -214,6 +255,12 @@ class AnnotatorPool:
     anthro_bias: np.ndarray
     flattery_bias: np.ndarray
     calibrated: dict[str, np.ndarray]  # the state calibration resets to (initial values, reduced biases)
+    _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def __setattr__(self, name: str, value) -> None:
+        if name in RATER_STATE:
+            self.__dict__.get("_cache", {}).clear()
+        object.__setattr__(self, name, value)
 
     @classmethod
     def create(
@@ -252,6 +299,24 @@ class AnnotatorPool:
     def size(self) -> int:
         return len(self.culture)
 
+    def touch(self) -> None:
+        """Forget the cached per-rater quantities (after writing into the raters' arrays in place)."""
+        self._cache.clear()
+
+    def cached(self, key: tuple, sources: tuple, compute: Callable[[], T]) -> T:
+        """`compute()`, remembered per `key` (values) and `sources` (by identity) until the raters change.
+
+        The entry holds on to `sources`, so no other object can take their ids while it lives.
+        Arrays come back read-only.
+        """
+        key = (*key, *map(id, sources))
+        if key not in self._cache:
+            found = compute()
+            if isinstance(found, np.ndarray):
+                found.flags.writeable = False
+            self._cache[key] = (sources, found)
+        return self._cache[key][1]
+
     def _state(self) -> dict[str, np.ndarray]:
         names = ("values", "polish_bias", "anthro_bias", "flattery_bias")
         return {name: getattr(self, name).copy() for name in names}
@@ -273,15 +338,19 @@ class AnnotatorPool:
     def perceived(
         self, catalogue: Catalogue, weights: UtilityWeights, *, defect_detection: float
     ) -> np.ndarray:
-        """Each annotator's perceived reward of every response, (A, M)."""
-        return perceived_reward(
-            catalogue,
-            self.values,
-            weights,
-            polish_bias=self.polish_bias,
-            anthro_bias=self.anthro_bias,
-            flattery_bias=self.flattery_bias,
-            defect_detection=defect_detection,
+        """Each annotator's perceived reward of every response, (A, M), computed once while the raters stay."""
+        return self.cached(
+            ("perceived", weights, defect_detection),
+            (catalogue,),
+            lambda: perceived_reward(
+                catalogue,
+                self.values,
+                weights,
+                polish_bias=self.polish_bias,
+                anthro_bias=self.anthro_bias,
+                flattery_bias=self.flattery_bias,
+                defect_detection=defect_detection,
+            ),
         )
 
     def label(

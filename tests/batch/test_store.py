@@ -128,3 +128,31 @@ def test_write_frame_is_atomic_and_checks_the_suffix(tmp_path, store_path):
 
     with pytest.raises(ScenarioError, match="parquet or .csv"):
         write_frame(frame, tmp_path / "m.xlsx")
+
+
+def test_a_commit_records_its_data_files_rows_and_schemas(store_path):
+    import pyarrow.parquet as pq
+
+    from sociosim.batch.parts import manifest
+
+    for runs_file in (store_path / "runs").glob("*.parquet"):
+        record = manifest(pq.read_metadata(runs_file))
+        assert record is not None and set(record.rows) == {"measures"}
+        measures = store_path / "measures" / runs_file.name
+        assert record.rows["measures"] == pq.read_metadata(measures).num_rows
+        assert record.schemas["measures"] == [(f.name, str(f.type)) for f in pq.read_schema(measures)]
+    assert open_store(store_path).damage() == {}
+
+
+@pytest.mark.parametrize("sql", ["", "  ", ";", "-- nothing", None])
+def test_empty_sql_is_a_one_line_error(store_path, sql):
+    with pytest.raises(StoreError) as info:
+        open_store(store_path).query(sql)
+    assert info.value.field == "sql" and "\n" not in str(info.value)
+
+
+def test_sql_views_name_every_intact_part_file(store_path):
+    text = open_store(store_path).sql_views()
+    for part in (store_path / "measures").glob("*.parquet"):
+        assert str(part.resolve()) in text
+    assert text.count("CREATE VIEW") == 5
