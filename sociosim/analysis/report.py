@@ -19,8 +19,9 @@ SIGKILL is removed by the next report written there).
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -379,7 +380,7 @@ def _write_staged(
     }
     ctx.claims_from_file = claims_from_file
     ctx.code = _code_facts(store, group, pd.unique(df["run_key"]) if "run_key" in df.columns else [])
-    sections: list[Section] = list(lead_sections)
+    sections: list[Section] = [_with_staged_figures(s, fig_dir) for s in lead_sections]
     skipped: dict[str, str] = {}
     bar = tqdm(SECTIONS, desc=f"report {group.scenario} ({group.code})", unit="section", disable=not progress)
     for build in bar:
@@ -402,6 +403,25 @@ def _write_staged(
     return ReportResult(
         out_dir / "report.html", out_dir / "report.md", figures, [s.key for s in sections], skipped
     )
+
+
+def _with_staged_figures(section: Section, fig_dir: Path) -> Section:
+    """A caller's section with its figures copied into the staging folder, so the swap keeps them.
+
+    A study's claim figures are drawn before the report (into the old `figures/`, which the
+    swap replaces); the report links its own copies.
+    """
+    if not section.figures:
+        return section
+    fig_dir.mkdir(parents=True, exist_ok=True)
+    figures = []
+    for caption, path in section.figures:
+        path = Path(path)
+        for source in {path, path.with_suffix(".svg")}:
+            if source.is_file() and source.parent.resolve() != fig_dir.resolve():
+                shutil.copy2(source, fig_dir / source.name)
+        figures.append((caption, fig_dir / path.name))
+    return replace(section, figures=figures)
 
 
 __all__ = [
