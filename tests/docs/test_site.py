@@ -152,3 +152,23 @@ def test_stated_measure_column_count_is_the_models():
     columns = len(sociosim.run(steps=1, n_users=60, n_annotators=8, n_responses=32).columns) - 1
     text = (DOCS / "batches.md").read_text(encoding="utf-8")
     assert f"({columns} measure columns with the default 4 cultures and one lab)" in text
+
+
+def test_every_test_the_reliability_and_speed_pages_name_exists():
+    """`file.py::name` (with or without its folder) names a test function that is really there."""
+    defined: dict[str, set[str]] = {}
+    for path in (ROOT / "tests").rglob("test_*.py"):
+        names = set(re.findall(r"^(?:async )?def (test_\w+)\(", path.read_text(encoding="utf-8"), re.M))
+        defined.setdefault(path.name, set()).update(names)
+    for page in ("reliability.md", "speed.md"):
+        text = (DOCS / page).read_text(encoding="utf-8")
+        named = re.findall(r"(test_\w+\.py)::(test_\w+)", text)
+        # a table cell may go on with further names of the same file: `a.py::x`, `y`
+        named += [
+            (file, extra)
+            for file, rest in re.findall(r"(test_\w+\.py)::test_\w+`((?:, `test_\w+`)+)", text)
+            for extra in re.findall(r"`(test_\w+)`", rest)
+        ]
+        assert page != "reliability.md" or len(named) >= 20
+        missing = [f"{file}::{name}" for file, name in named if name not in defined.get(file, set())]
+        assert not missing, f"{page} names tests that do not exist: {missing}"
