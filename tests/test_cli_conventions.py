@@ -29,6 +29,14 @@ def test_version_prints_the_package_version():
     assert result.output.strip() == f"sociosim {sociosim.__version__}"
 
 
+def test_python_dash_m_sociosim_is_the_same_command_line():
+    done = subprocess.run(
+        [sys.executable, "-m", "sociosim", "--version"], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"sociosim {sociosim.__version__}"
+
+
 @pytest.mark.parametrize("command", [None, *COMMANDS])
 def test_short_h_is_help(command):
     args = [command] if command else []

@@ -26,6 +26,7 @@ LAYERS = {
     "analysis": 6,
     "viz": 6,
     "cli": 7,
+    "__main__": 8,  # `python -m sociosim`: the command line, nothing else
 }
 # inside model/: model.py -> agents, labs, measures -> metrics -> populations -> feedback -> world, network, policy, dynamics
 MODEL_FLOORS = {
