@@ -284,10 +284,23 @@ def write_report(
 
 
 def _write_group(
+    df: pd.DataFrame, store: Any, source: Any, out_dir: Path, group: Group, **options: Any
+) -> ReportResult:
+    """The report of one group's rows (`df` holds only them), written whole or not at all.
+
+    Rendered into a staging folder and swapped in (signals held meanwhile); `options` are
+    `_write_staged`'s.
+    """
+    with terminate_as_interrupt(), staged_files(out_dir) as staging:
+        return _write_staged(df, store, source, out_dir, staging, group, **options)
+
+
+def _write_staged(
     df: pd.DataFrame,
     store: Any,
     source: Any,
     out_dir: Path,
+    staging: Path,
     group: Group,
     *,
     title: str | None = None,
@@ -301,49 +314,6 @@ def _write_group(
     svg: bool = False,
     other_codes: dict[str, Path | None] | None = None,
     all_sections: bool = False,
-) -> ReportResult:
-    """The report of one group's rows (`df` holds only them); `other_codes` maps the scenario's other codes to their reports."""
-    with terminate_as_interrupt(), staged_files(out_dir) as staging:
-        return _write_staged(
-            df,
-            store,
-            source,
-            out_dir,
-            staging,
-            group,
-            title=title,
-            baseline=baseline,
-            by=by,
-            last=last,
-            n_boot=n_boot,
-            seed=seed,
-            lead_sections=lead_sections,
-            progress=progress,
-            svg=svg,
-            other_codes=other_codes,
-            all_sections=all_sections,
-        )
-
-
-def _write_staged(
-    df: pd.DataFrame,
-    store: Any,
-    source: Any,
-    out_dir: Path,
-    staging: Path,
-    group: Group,
-    *,
-    title: str | None,
-    baseline: Any,
-    by: str | None,
-    last: int,
-    n_boot: int,
-    seed: int,
-    lead_sections: Sequence[Section],
-    progress: bool,
-    svg: bool,
-    other_codes: dict[str, Path | None] | None,
-    all_sections: bool,
 ) -> ReportResult:
     """Build the report's files in `staging`, then swap them into `out_dir` (report.md last)."""
     df, other_versions = latest_batch(df, store)

@@ -134,31 +134,9 @@ def thinned(frame: pd.DataFrame, limit: int = MAX_POINTS) -> pd.DataFrame:
     return frame.iloc[keep]
 
 
-def series_spec(
-    frame: pd.DataFrame,
-    panel: str,
-    *,
-    events: list[dict[str, Any]] | None = None,
-    dominant: int | None = None,
-    x_max: float | None = None,
-    y_domain: tuple[float, float] | None = None,
-    marker: int | None = None,
-    title: str | None = None,
-) -> dict[str, Any]:
-    """The Vega-Lite spec of one panel: its measures against the step, interventions as rules.
-
-    `marker` draws a vertical line at that step (the replay's current step).
-    """
-    template, datasets = series_parts(
-        frame,
-        panel,
-        events=events,
-        dominant=dominant,
-        x_max=x_max,
-        y_domain=y_domain,
-        marker=marker,
-        title=title,
-    )
+def series_spec(frame: pd.DataFrame, panel: str, **options: Any) -> dict[str, Any]:
+    """The Vega-Lite spec of one panel with its data inline; `options` are `series_parts`'."""
+    template, datasets = series_parts(frame, panel, **options)
     return {**template, "datasets": datasets}
 
 
@@ -173,7 +151,11 @@ def series_parts(
     marker: int | None = None,
     title: str | None = None,
 ) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]]]:
-    """A panel's spec without data (built by Altair once per shape, then the same object) and its data sets."""
+    """A panel's spec without data (built by Altair once per shape, then the same object) and its data sets.
+
+    Its measures against the step, interventions as rules; `marker` draws a vertical line
+    at that step (the replay's current step).
+    """
     lines = tuple(panel_lines(panel, frame.columns, dominant))
     columns = [c for c, _, _ in lines]
     frame = thinned(frame)
