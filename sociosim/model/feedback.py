@@ -188,32 +188,6 @@ def sigmoid(x: np.ndarray, *, out: np.ndarray) -> np.ndarray:
     return out
 
 
-def fit_bradley_terry(
-    features_diff: np.ndarray,
-    first_wins: np.ndarray,
-    weights: np.ndarray | None,
-    *,
-    l2: float,
-    start: np.ndarray | None = None,
-    iterations: int = 50,
-    tol: float = NEWTON_TOL,
-) -> np.ndarray:
-    """L2-regularised logistic regression of outcomes on feature differences (n, k), by Newton's method.
-
-    Minimises `-sum w [y log s(x.theta) + (1-y) log s(-x.theta)] + l2/2 |theta|^2`;
-    `weights=None` means unit weights (pooled labels), whose products are skipped.
-    """
-    return newton_bradley_terry(
-        np.ascontiguousarray(features_diff.T),
-        first_wins,
-        weights,
-        l2=l2,
-        start=start,
-        iterations=iterations,
-        tol=tol,
-    )
-
-
 def newton_bradley_terry(
     by_feature: np.ndarray,
     first_wins: np.ndarray,
@@ -224,8 +198,11 @@ def newton_bradley_terry(
     iterations: int = 50,
     tol: float = NEWTON_TOL,
 ) -> np.ndarray:
-    """`fit_bradley_terry` on the differences laid out feature-major, (k, n).
+    """L2-regularised logistic regression of outcomes on feature differences, by Newton's method.
 
+    Minimises `-sum w [y log s(x.theta) + (1-y) log s(-x.theta)] + l2/2 |theta|^2` over the
+    differences laid out feature-major, (k, n); `weights=None` means unit weights (pooled
+    labels), whose products are skipped.
     Feature-major, every pass runs along a contiguous row of n values (the curvature
     scaling is one broadcast over rows, not n short rows of k); the work arrays are
     allocated once per fit, and the k x k Newton system, symmetric positive definite,

@@ -9,7 +9,7 @@ from sociosim.model.feedback import (
     Labels,
     LabelWindow,
     aggregation_weights,
-    fit_bradley_terry,
+    newton_bradley_terry,
     pairwise_agreement,
     preference_probability,
 )
@@ -20,7 +20,7 @@ def test_bradley_terry_fit_recovers_known_weights():
     theta = np.array([1.5, -0.7, 0.0, 0.3])
     x = rng.standard_normal((40_000, 4))
     y = (rng.random(40_000) < preference_probability(x @ theta, 0.0, 1.0)).astype(float)
-    fitted = fit_bradley_terry(x, y, np.ones(len(y)), l2=1e-6)
+    fitted = newton_bradley_terry(x.T.copy(), y, np.ones(len(y)), l2=1e-6)
     np.testing.assert_allclose(fitted, theta, atol=0.05)
 
 
@@ -28,8 +28,8 @@ def test_l2_shrinks_the_fit():
     rng = np.random.default_rng(1)
     x = rng.standard_normal((500, 3))
     y = (rng.random(500) < preference_probability(x @ np.array([2.0, 0.0, -1.0]), 0.0, 1.0)).astype(float)
-    loose = fit_bradley_terry(x, y, np.ones(500), l2=1e-6)
-    tight = fit_bradley_terry(x, y, np.ones(500), l2=500.0)
+    loose = newton_bradley_terry(x.T.copy(), y, np.ones(500), l2=1e-6)
+    tight = newton_bradley_terry(x.T.copy(), y, np.ones(500), l2=500.0)
     assert np.linalg.norm(tight) < 0.5 * np.linalg.norm(loose)
 
 
