@@ -305,8 +305,16 @@ MEASURES: tuple[Measure, ...] = (
 )
 
 BY_NAME = {m.name: m for m in MEASURES}
-CULTURE_MEASURE = re.compile(r"^(utility|stance_alignment)_(\d+)$")
-LAB_MEASURE = re.compile(r"^(share|beta|kl|gap|true_utility|trust)_(\d+)$")
+
+
+def _family(index: str) -> re.Pattern[str]:
+    """Columns of the registered measures named `<stem>_{index}`: group 1 the stem, group 2 the number."""
+    stems = [m.name.removesuffix(f"_{{{index}}}") for m in MEASURES if m.name.endswith(f"_{{{index}}}")]
+    return re.compile(rf"^({'|'.join(map(re.escape, stems))})_(\d+)$")
+
+
+CULTURE_MEASURE = _family("c")  # utility_0, stance_alignment_0, ...
+LAB_MEASURE = _family("l")  # share_0, beta_0, kl_0, ...
 
 
 def measure_columns(n_cultures: int, n_labs: int = 1) -> list[str]:
