@@ -27,6 +27,12 @@ def one_line(text: str) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
+def first_line(exc: BaseException) -> str:
+    """An exception's first line of text (its type's name if it has none): a cause quoted in one line."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def did_you_mean(word: str, choices: typing.Iterable[str], limit: int = 3) -> str:
     """` (did you mean a, b?)` naming the choices closest to a misspelt name, or "" if none is close.
 

@@ -105,7 +105,8 @@ def write_frame(df: pd.DataFrame, path: str | Path) -> Path:
 STAGING_PREFIX = ".staging-"
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id runs (another user's counts): a writer's leftovers are stale when not."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -120,7 +121,7 @@ def remove_stale_staging(folder: Path) -> None:
     with contextlib.suppress(OSError):
         for entry in folder.glob(f"{STAGING_PREFIX}*"):
             pid_text = entry.name.removeprefix(STAGING_PREFIX).split("-", 1)[0]
-            if pid_text.isdigit() and int(pid_text) != os.getpid() and not _pid_alive(int(pid_text)):
+            if pid_text.isdigit() and int(pid_text) != os.getpid() and not pid_alive(int(pid_text)):
                 shutil.rmtree(entry, ignore_errors=True)
 
 

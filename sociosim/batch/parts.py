@@ -32,6 +32,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from sociosim.errors import first_line
+
 DATA_TABLES = ("measures", "events", "agents")
 TABLES = ("runs", *DATA_TABLES)
 MANIFEST_KEY = b"sociosim.part"
@@ -217,13 +219,8 @@ def verify_file(path: Path, table: str) -> str | None:
     except PermissionError:
         raise StoreAccessError(path) from None
     except (OSError, ValueError, pa.ArrowException) as exc:
-        return f"its {table} file does not decode ({_reason(exc)})"
+        return f"its {table} file does not decode ({first_line(exc)})"
     return None
-
-
-def _reason(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def manifest(metadata: pq.FileMetaData) -> Manifest | None:
@@ -312,7 +309,7 @@ def check_part(root: Path, stem: str, runs_file: Path) -> PartCheck:
     except StoreAccessError:
         raise
     except (OSError, ValueError, pa.ArrowException) as exc:
-        part.problem = f"its runs file does not decode ({_reason(exc)})"
+        part.problem = f"its runs file does not decode ({first_line(exc)})"
         return part
     bad = {s for _, s, _, _ in part.records} - STATUSES
     if bad or any(k is None for k, _, _, _ in part.records):
@@ -360,7 +357,7 @@ def _keys_problem(table: str, path: Path, records: list[Record]) -> str | None:
     except StoreAccessError:
         raise
     except (OSError, ValueError, pa.ArrowException) as exc:
-        return f"its {table} file does not decode ({_reason(exc)})"
+        return f"its {table} file does not decode ({first_line(exc)})"
     ok = {k for k, s, _, _ in records if s == "ok"}
     if not keys <= {k for k, _, _, _ in records}:
         return f"its {table} file holds runs its runs file does not record"

@@ -57,8 +57,8 @@ from sociosim.batch.parts import (
     verify_file,
 )
 from sociosim.config.scenario import Scenario
-from sociosim.errors import ScenarioError
-from sociosim.io import atomic_write_bytes, fsync_dir, fsync_file, temp_path
+from sociosim.errors import ScenarioError, first_line
+from sociosim.io import atomic_write_bytes, fsync_dir, fsync_file, pid_alive, temp_path
 
 SCHEMA_VERSION = 1
 # The columns that identify a run, in every table of the store (design columns follow them).
@@ -131,16 +131,6 @@ def write_parquet_temp(
     )
     fsync_file(tmp)
     return tmp
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # pragma: no cover - someone else's process
-        return True
-    return True
 
 
 def new_part_id() -> str:
@@ -347,7 +337,7 @@ class ResultStore:
                 with contextlib.suppress(FileNotFoundError):
                     for entry in os.scandir(self.path / table):
                         match = TMP_RE.match(entry.name)
-                        if match and not _pid_alive(int(match["pid"])):
+                        if match and not pid_alive(int(match["pid"])):
                             Path(entry.path).unlink(missing_ok=True)
                             removed += 1
         return removed
@@ -529,12 +519,12 @@ class ResultStore:
             return result.df()
         except duckdb.PermissionException as exc:
             raise StoreError(
-                "sql", f"queries see only the store's tables, no file: {_first_line(exc)}"
+                "sql", f"queries see only the store's tables, no file: {first_line(exc)}"
             ) from None
         except duckdb.Error as exc:
             if "registered as" in str(exc):  # reading a part failed: find and leave out the corrupt one
-                raise _ScanFailed(_first_line(exc)) from None
-            raise StoreError("sql", _first_line(exc)) from None
+                raise _ScanFailed(first_line(exc)) from None
+            raise StoreError("sql", first_line(exc)) from None
         finally:
             con.close()
 
@@ -671,11 +661,6 @@ def _stat(path: Path) -> tuple[int, int] | None:
     except PermissionError:
         raise StoreAccessError(path, "look up") from None
     return st.st_size, st.st_mtime_ns
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__
 
 
 def _dataset(table: str, parts: list[PartCheck]) -> ds.Dataset | pa.Table:
