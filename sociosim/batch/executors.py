@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from sociosim.errors import ScenarioError
+from sociosim.io import pid_alive
 
 ExecutorKind = Literal["serial", "processes", "dask"]
 KINDS = ("serial", "processes", "dask")
@@ -162,13 +163,7 @@ def _watch_parent(pid: int) -> None:
     try:
         fd = os.pidfd_open(pid)
     except (AttributeError, OSError):  # pragma: no cover - not Linux >= 5.3: poll instead
-        while True:
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                break
-            except PermissionError:  # pragma: no cover - alive, another user's pid
-                pass
+        while pid_alive(pid):
             time.sleep(1.0)
     else:
         select.select([fd], [], [])
